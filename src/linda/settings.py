@@ -1,0 +1,116 @@
+"""Every setting, declared once: name, default and help. Read from the environment (LINDA_*) and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from linda.whatsapp.limits import DEFAULT_THROUGHPUT_PER_SECOND
+
+
+class AccountSettings(BaseModel):
+    """A business number declared in settings (`LINDA_ACCOUNTS`, a JSON list of these)."""
+
+    phone_number_id: str
+    display_phone_number: str
+    waba_id: str = ""
+    access_token: str | None = None
+    throughput_per_second: int = DEFAULT_THROUGHPUT_PER_SECOND
+    name: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINDA_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///linda.db",
+        description="SQLAlchemy URL of the database: sqlite:///path.db (embedded) or postgresql://user@host/db.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL; when set, send limits are shared by every process through it."
+    )
+    host: str = Field("127.0.0.1", description="Address `linda serve` listens on.")
+    port: int = Field(8000, description="Port `linda serve` listens on.")
+    public_url: str | None = Field(
+        None, description="Base URL Meta (or the emulator) reaches this server at; default http://host:port."
+    )
+    sandbox: bool = Field(
+        False, description="Run the emulator inside this process and point Linda at it (no Meta account needed)."
+    )
+
+    graph_api_url: str = Field(
+        "https://graph.facebook.com", description="Base URL of the Graph API: Meta's, or an emulator's."
+    )
+    graph_api_version: str = Field("v23.0", description="Graph API version used in request paths.")
+    graph_api_timeout_seconds: float = Field(15.0, description="Timeout of one Graph API request.")
+    access_token: str = Field(
+        "sandbox-token", description="Graph API access token used by accounts that do not set their own."
+    )
+    app_secret: str = Field(
+        "sandbox-app-secret", description="Meta app secret: webhook bodies are signed with it."
+    )
+    verify_token: str = Field(
+        "sandbox-verify-token", description="Token Meta echoes in the webhook verification handshake."
+    )
+    accounts: list[AccountSettings] = Field(
+        default_factory=list, description="Business numbers, as a JSON list; merged into the database on start."
+    )
+
+    webhook_max_body_bytes: int = Field(
+        1_048_576, description="Largest webhook body accepted; larger ones get 413."
+    )
+    inbox_poll_seconds: float = Field(0.2, description="How often the inbox processor looks for new rows.")
+    inbox_batch_size: int = Field(50, description="Inbox rows claimed per round.")
+    inbox_max_attempts: int = Field(
+        5, description="Failures after which an inbox row becomes a dead letter (see `linda inbox replay`)."
+    )
+    lease_seconds: float = Field(
+        30.0, description="How long a claimed inbox or outbox row stays with its worker before others may take it."
+    )
+
+    senders: int = Field(8, description="Concurrent outbox senders in each process.")
+    outbox_poll_seconds: float = Field(0.1, description="How often idle senders look for due outbox rows.")
+    outbox_max_attempts: int = Field(8, description="Attempts before a retryable failure becomes permanent.")
+    retry_base_seconds: float = Field(1.0, description="First retry delay; doubles with each attempt, with jitter.")
+    retry_max_seconds: float = Field(600.0, description="Longest delay between two attempts.")
+    fallback_template: str | None = Field(
+        None,
+        description="Template sent instead of a free-form message outside the 24 h window, as name:language "
+        "(e.g. follow_up:en_US). Unset: such sends fail with outside_service_window.",
+    )
+
+    emulator_status_delays: tuple[float, float, float] = Field(
+        (0.05, 0.1, 0.2),
+        description="Emulator: seconds after an accepted send at which sent, delivered and read are posted.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def graph_url(self) -> str:
+        return self.graph_api_url.rstrip("/") + "/" + self.graph_api_version
+
+
+def describe() -> list[dict[str, Any]]:
+    """Every setting as (env name, default, help), for `linda settings` and the docs test."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        rows.append({"env": f"LINDA_{name.upper()}", "default": default, "help": field.description or ""})
+    return rows
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
