@@ -1,0 +1,166 @@
+"""The tables. One deployment, several business numbers; contacts are shared by all numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from linda.store.types import JSONType, UTCDateTime, utcnow
+from linda.whatsapp.limits import DEFAULT_THROUGHPUT_PER_SECOND
+
+# Named constraints, so migrations can alter them on SQLite (batch mode) and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need INTEGER
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[str]: JSONType}
+
+
+class Account(Base):
+    """A WhatsApp business phone number Linda sends from and receives on."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
+    display_phone_number: Mapped[str] = mapped_column(String(32))
+    waba_id: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    access_token: Mapped[str | None] = mapped_column(Text)
+    throughput_per_second: Mapped[int] = mapped_column(Integer, default=DEFAULT_THROUGHPUT_PER_SECOND)
+    quality: Mapped[str] = mapped_column(String(16), default="UNKNOWN")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Contact(Base):
+    """A WhatsApp user. Identified by E.164 phone, wa_id, or (since 2026) a business-scoped user_id."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    wa_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    user_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(256))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out_at: Mapped[datetime | None]
+    opted_in_at: Mapped[datetime | None]
+    opt_source: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Conversation(Base):
+    """One contact with one business number, and its 24 h customer service window."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("account_id", "contact_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    window_expires_at: Mapped[datetime | None]
+    last_inbound_at: Mapped[datetime | None]
+    last_outbound_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """Every message in or out. Outbound ones are created queued and move forward with status webhooks."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation_created", "conversation_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    wamid: Mapped[str | None] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_title: Mapped[str | None] = mapped_column(Text)
+    reply_to_wamid: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]  # Meta's timestamp for inbound; acceptance time for outbound
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StatusEvent(Base):
+    """Every raw status webhook item, once per (wamid, status)."""
+
+    __tablename__ = "status_events"
+    __table_args__ = (UniqueConstraint("wamid", "status"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    wamid: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[datetime]
+    recipient_id: Mapped[str | None] = mapped_column(String(128))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxItem(Base):
+    """A raw webhook body, written before Meta gets its 200 and processed after."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_state_id", "state", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | done | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None]
+
+
+class OutboxItem(Base):
+    """A message to send. Higher priority first, then earlier due time; claimed with a lease."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_claim", "state", "due_at", "priority"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    recipient: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict[str, Any]] = mapped_column()  # the Graph API request body
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    wamid: Mapped[str | None] = mapped_column(String(200))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
