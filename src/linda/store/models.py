@@ -121,6 +121,8 @@ class StatusEvent(Base):
     status: Mapped[str] = mapped_column(String(16))
     timestamp: Mapped[datetime]
     recipient_id: Mapped[str | None] = mapped_column(String(128))
+    # biz_opaque_callback_data: Linda sends its idempotency key there, to recognise its sends after a timeout
+    callback_data: Mapped[str | None] = mapped_column(String(512), index=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -53,10 +53,15 @@ class GraphAPIError(WhatsAppError):
 
 
 class TransportError(WhatsAppError):
-    """The request did not get an answer (timeout, refused connection): always worth a retry."""
+    """The request got no answer. Worth a retry; but when the request may have reached Meta (`maybe_sent`,
+    e.g. a read timeout) the message may already be on its way, so the retry must first look for it."""
 
     is_retryable = True
     code = 0
+
+    def __init__(self, message: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class RateLimitError(GraphAPIError):

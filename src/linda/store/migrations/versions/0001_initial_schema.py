@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("timestamp", linda.store.types.UTCDateTime(), nullable=False),
         sa.Column("recipient_id", sa.String(length=128), nullable=True),
+        sa.Column("callback_data", sa.String(length=512), nullable=True),
         sa.Column("error_code", sa.Integer(), nullable=True),
         sa.Column(
             "raw",
@@ -97,6 +98,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_events")),
         sa.UniqueConstraint("wamid", "status", name=op.f("uq_status_events_wamid")),
     )
+    with op.batch_alter_table("status_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_status_events_callback_data"), ["callback_data"], unique=False)
+
     op.create_table(
         "conversations",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -206,6 +210,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_conversations_contact_id"))
 
     op.drop_table("conversations")
+    with op.batch_alter_table("status_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_status_events_callback_data"))
+
     op.drop_table("status_events")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index("ix_inbox_state_id")

@@ -1,0 +1,68 @@
+"""The FastAPI application: webhooks in, health, and in sandbox mode the emulator mounted at /emulator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from linda import __version__
+from linda.accounts import SANDBOX_ACCOUNT
+from linda.emulator import Emulator, emulator_from_settings
+from linda.inbox.processor import counts
+from linda.inbox.receiver import webhook_router
+from linda.runtime import Runtime
+from linda.settings import Settings, get_settings
+from linda.store.db import Database
+
+EMULATOR_PREFIX = "/emulator"
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """Sandbox mode: Linda talks to the emulator mounted in this same server, on a sandbox number."""
+    return settings.model_copy(
+        update={
+            "graph_api_url": settings.base_url.rstrip("/") + EMULATOR_PREFIX,
+            "accounts": settings.accounts or [SANDBOX_ACCOUNT],
+        }
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if settings.sandbox:
+        settings = sandbox_settings(settings)
+    db = Database(settings.database_url)
+    runtime = Runtime(settings, db)
+    emulator: Emulator | None = emulator_from_settings(settings) if settings.sandbox else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.prepare()
+        if emulator is not None:
+            await emulator.start()
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            if emulator is not None:
+                await emulator.stop()
+            await db.dispose()
+
+    app = FastAPI(title="Linda", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.runtime = runtime
+    app.state.emulator = emulator
+    app.include_router(webhook_router(settings, db, runtime.notify_inbox))
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, object]:
+        """Liveness and the inbox's rows per state."""
+        return {"status": "ok", "version": __version__, "sandbox": settings.sandbox, "inbox": await counts(db)}
+
+    if emulator is not None:
+        app.mount(EMULATOR_PREFIX, emulator.app)
+    return app

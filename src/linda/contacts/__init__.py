@@ -1,0 +1,1 @@
+"""Contacts: phone numbers, identities, and (later) import and mass updates."""

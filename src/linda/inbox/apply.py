@@ -1,0 +1,188 @@
+"""Turn one parsed webhook change into stored state: contacts, service windows, messages, statuses.
+
+Everything here runs inside the inbox row's transaction and is idempotent: a message id is stored once, a
+(message id, status) pair is applied once, so processing the same webhook twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linda.contacts.phones import InvalidPhone, to_e164
+from linda.store import message_state
+from linda.store.models import Account, Contact, Conversation, Message, StatusEvent
+from linda.store.upsert import insert_if_absent
+from linda.whatsapp.limits import SERVICE_WINDOW_SECONDS
+from linda.whatsapp.webhook import Change, InboundMessage, StatusUpdate
+
+
+@dataclass
+class Received:
+    """What one inbound message became; handed to message hooks (the bot router) in the same transaction."""
+
+    session: AsyncSession
+    account: Account
+    contact: Contact
+    conversation: Conversation
+    message: Message
+    inbound: InboundMessage
+
+
+MessageHook = Callable[[Received], Awaitable[None]]
+
+
+@dataclass
+class Applied:
+    messages: int = 0
+    duplicate_messages: int = 0
+    statuses: int = 0
+    duplicate_statuses: int = 0
+    unparsed: list[str] = field(default_factory=list)
+
+
+async def apply_change(
+    session: AsyncSession, account: Account, change: Change, hooks: Sequence[MessageHook] = ()
+) -> Applied:
+    applied = Applied(unparsed=[item.reason for item in change.unparsed])
+    for inbound in change.messages:
+        profile = change.profile_for(inbound.from_wa_id, inbound.from_user_id)
+        received = await _store_message(session, account, inbound, profile.name if profile else None)
+        if received is None:
+            applied.duplicate_messages += 1
+            continue
+        applied.messages += 1
+        for hook in hooks:
+            await hook(received)
+    for status in change.statuses:
+        if await _store_status(session, status):
+            applied.statuses += 1
+        else:
+            applied.duplicate_statuses += 1
+    return applied
+
+
+async def _store_message(
+    session: AsyncSession, account: Account, inbound: InboundMessage, profile_name: str | None
+) -> Received | None:
+    if await session.scalar(select(Message.id).where(Message.wamid == inbound.id)) is not None:
+        return None
+    contact = await upsert_contact(session, inbound.from_wa_id, inbound.from_user_id, profile_name)
+    conversation = await open_window(session, account, contact, inbound.timestamp)
+    message_id = await insert_if_absent(
+        session,
+        Message,
+        {
+            "account_id": account.id,
+            "contact_id": contact.id,
+            "conversation_id": conversation.id,
+            "direction": "in",
+            "wamid": inbound.id,
+            "type": inbound.type,
+            "text": inbound.text,
+            "payload": inbound.raw,
+            "state": "received",
+            "error_code": inbound.errors[0].code if inbound.errors else None,
+            "error_title": inbound.errors[0].title if inbound.errors else None,
+            "reply_to_wamid": inbound.context.id if inbound.context else None,
+            "sent_at": inbound.timestamp,
+        },
+        unique=["wamid"],
+    )
+    if message_id is None:  # another process stored it between our check and insert
+        return None
+    message = await session.get_one(Message, message_id)
+    return Received(session, account, contact, conversation, message, inbound)
+
+
+async def upsert_contact(
+    session: AsyncSession, wa_id: str | None, user_id: str | None, profile_name: str | None
+) -> Contact:
+    """The contact a sender is, found by user_id or wa_id, created on first contact, refreshed from its profile."""
+    contact = None
+    if user_id:
+        contact = await session.scalar(select(Contact).where(Contact.user_id == user_id))
+    if contact is None and wa_id:
+        contact = await session.scalar(select(Contact).where(Contact.wa_id == wa_id))
+    if contact is None:
+        contact = Contact(wa_id=wa_id, user_id=user_id, phone=_phone_of(wa_id), name=profile_name)
+        session.add(contact)
+    else:
+        contact.user_id = contact.user_id or user_id
+        contact.wa_id = contact.wa_id or wa_id
+        contact.phone = contact.phone or _phone_of(wa_id)
+        if profile_name and contact.name != profile_name:
+            contact.name = profile_name
+    await session.flush()
+    return contact
+
+
+def _phone_of(wa_id: str | None) -> str | None:
+    if not wa_id:
+        return None
+    try:
+        return to_e164(wa_id)
+    except InvalidPhone:
+        return None  # some wa_ids are not dialable numbers; the contact is still known by its wa_id
+
+
+async def open_window(
+    session: AsyncSession, account: Account, contact: Contact, inbound_at: datetime
+) -> Conversation:
+    """Open or extend the 24 h customer service window from the user's message time."""
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.account_id == account.id, Conversation.contact_id == contact.id
+        )
+    )
+    if conversation is None:
+        conversation = Conversation(account_id=account.id, contact_id=contact.id)
+        session.add(conversation)
+    expires = inbound_at + timedelta(seconds=SERVICE_WINDOW_SECONDS)
+    if conversation.window_expires_at is None or expires > conversation.window_expires_at:
+        conversation.window_expires_at = expires
+    if conversation.last_inbound_at is None or inbound_at > conversation.last_inbound_at:
+        conversation.last_inbound_at = inbound_at
+    await session.flush()
+    return conversation
+
+
+async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
+    """Keep the raw status once per (wamid, status) and move the message forward; False for a duplicate."""
+    event_id = await insert_if_absent(
+        session,
+        StatusEvent,
+        {
+            "wamid": status.id,
+            "status": status.status,
+            "timestamp": status.timestamp,
+            "recipient_id": status.recipient_id or status.recipient_user_id,
+            "callback_data": status.biz_opaque_callback_data,
+            "error_code": status.errors[0].code if status.errors else None,
+            "raw": status.raw,
+        },
+        unique=["wamid", "status"],
+    )
+    if event_id is None:
+        return False
+    message = await session.scalar(select(Message).where(Message.wamid == status.id))
+    if message is not None:
+        error = status.errors[0] if status.errors else None
+        apply_status(message, status.status, error.code if error else None, error.title if error else None)
+    return True
+
+
+def apply_status(
+    message: Message, status: str, error_code: int | None = None, error_title: str | None = None
+) -> None:
+    """Advance `message` by one status (the outbox also calls this for statuses that beat its send result)."""
+    new_state = message_state.advance(message.state, status)
+    if new_state == message.state:
+        return
+    message.state = new_state
+    if new_state == "failed":
+        message.error_code, message.error_title = error_code, error_title

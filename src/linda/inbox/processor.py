@@ -1,0 +1,168 @@
+"""The inbox processor: claims stored webhook bodies and applies them, one transaction per body.
+
+A body is marked done in the same transaction that applies it, so a crash at any point leaves it pending:
+its lease runs out and it is processed again, and deduplication makes the second pass change nothing new.
+A body that keeps failing becomes a dead letter with its error (`linda inbox replay` puts it back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linda.inbox.apply import Applied, MessageHook, apply_change
+from linda.store.db import Database
+from linda.store.leases import claim
+from linda.store.models import Account, InboxItem
+from linda.store.types import utcnow
+from linda.whatsapp.webhook import WebhookPayloadError, parse_webhook
+
+log = logging.getLogger(__name__)
+
+
+class PermanentInboxError(Exception):
+    """A body that no retry can fix as it is (not JSON, not a webhook); it goes straight to dead letters."""
+
+
+class UnknownNumber(Exception):
+    def __init__(self, phone_number_id: str | None) -> None:
+        super().__init__(
+            f"webhook for phone_number_id {phone_number_id!r}, which is not one of Linda's numbers; "
+            "add it with `linda accounts add`, then `linda inbox replay`"
+        )
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        hooks: Sequence[MessageHook] = (),
+        batch_size: int = 50,
+        lease_seconds: float = 30.0,
+        max_attempts: int = 5,
+        poll_seconds: float = 0.2,
+        retry_base_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.hooks = list(hooks)
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.poll_seconds = poll_seconds
+        self.retry_base_seconds = retry_base_seconds
+        self.owner = f"inbox-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.wakeup = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process until `stop` is set; `wakeup` (set by the webhook endpoint) skips the poll wait."""
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:  # the database may be briefly unreachable: log and try again
+                log.exception("inbox round failed")
+                done = 0
+            if done == 0:
+                self.wakeup.clear()
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
+                await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+
+    async def run_once(self) -> int:
+        """Claim one batch and process it; the number of rows handled."""
+        async with self.db.transaction() as session:
+            rows = await claim(
+                session, InboxItem, owner=self.owner, limit=self.batch_size, lease_seconds=self.lease_seconds
+            )
+        for row in sorted(rows, key=lambda r: r.id):
+            await self.process(row)
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Process until nothing is claimable (tests and `linda inbox process`)."""
+        total = 0
+        while count := await self.run_once():
+            total += count
+        return total
+
+    async def process(self, row: InboxItem) -> None:
+        try:
+            async with self.db.transaction() as session:
+                applied = await self._apply(session, row.body)
+                await session.execute(
+                    update(InboxItem)
+                    .where(InboxItem.id == row.id, InboxItem.lease_owner == self.owner)
+                    .values(state="done", processed_at=utcnow(), lease_owner=None, lease_until=None)
+                )
+            for reason in applied.unparsed:
+                log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
+        except Exception as exc:
+            await self._failed(row, exc)
+
+    async def _apply(self, session: AsyncSession, body: bytes) -> Applied:
+        try:
+            changes = parse_webhook(json.loads(body))
+        except (ValueError, WebhookPayloadError) as exc:
+            raise PermanentInboxError(f"not a WhatsApp webhook: {exc}") from exc
+        total = Applied()
+        for change in changes:
+            if change.field != "messages" or not (change.messages or change.statuses):
+                continue
+            account = await session.scalar(
+                select(Account).where(Account.phone_number_id == change.phone_number_id)
+            )
+            if account is None:
+                raise UnknownNumber(change.phone_number_id)
+            applied = await apply_change(session, account, change, self.hooks)
+            total.messages += applied.messages
+            total.duplicate_messages += applied.duplicate_messages
+            total.statuses += applied.statuses
+            total.duplicate_statuses += applied.duplicate_statuses
+            total.unparsed += applied.unparsed
+        return total
+
+    async def _failed(self, row: InboxItem, exc: Exception) -> None:
+        attempts = row.attempts + 1
+        dead = isinstance(exc, PermanentInboxError) or attempts >= self.max_attempts
+        log.warning("inbox %s failed (attempt %s%s): %s", row.id, attempts, ", dead" if dead else "", exc)
+        retry_at = utcnow() + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboxItem)
+                .where(InboxItem.id == row.id)
+                .values(
+                    attempts=attempts,
+                    last_error=f"{type(exc).__name__}: {exc}",
+                    state="dead" if dead else "pending",
+                    lease_owner=None,
+                    lease_until=None if dead else retry_at,
+                )
+            )
+
+
+async def replay(db: Database, ids: Sequence[int] = ()) -> int:
+    """Put dead letters (all, or those in `ids`) back in the queue; the number replayed."""
+    statement = update(InboxItem).where(InboxItem.state == "dead")
+    if ids:
+        statement = statement.where(InboxItem.id.in_(ids))
+    async with db.transaction() as session:
+        result = await session.execute(
+            statement.values(state="pending", attempts=0, lease_owner=None, lease_until=None)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def counts(db: Database) -> dict[str, int]:
+    """Rows per state: pending, done, dead."""
+    async with db.read() as session:
+        rows = await session.execute(select(InboxItem.state, func.count()).group_by(InboxItem.state))
+    return {state: int(count) for state, count in rows.all()}

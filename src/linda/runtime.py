@@ -1,0 +1,91 @@
+"""The background parts of one Linda process: the inbox processor and the outbox senders.
+
+`linda serve` runs them beside the HTTP app; `linda worker` runs them alone, so a deployment can add sending
+and processing capacity without more web servers. In sandbox mode the emulator's webhook emitter runs here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+from linda.accounts import save_account
+from linda.inbox.apply import MessageHook
+from linda.inbox.processor import InboxProcessor
+from linda.sending.limiter import MemoryRates, RateStore, RedisRates, SendLimiter
+from linda.sending.sender import OutboxSender, SenderConfig
+from linda.settings import Settings
+from linda.store.db import Database
+from linda.whatsapp.client import GraphClient
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, db: Database, *, hooks: Sequence[MessageHook] = ()) -> None:
+        self.settings = settings
+        self.db = db
+        self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        rates: RateStore = RedisRates(self.redis) if self.redis is not None else MemoryRates()
+        self.client = GraphClient(
+            settings.graph_url(), settings.access_token, timeout=settings.graph_api_timeout_seconds
+        )
+        self.inbox = InboxProcessor(
+            db,
+            hooks=hooks,
+            batch_size=settings.inbox_batch_size,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.inbox_max_attempts,
+            poll_seconds=settings.inbox_poll_seconds,
+            retry_base_seconds=settings.retry_base_seconds,
+        )
+        self.sender = OutboxSender(
+            db,
+            self.client,
+            SendLimiter(rates),
+            SenderConfig(
+                concurrency=settings.senders,
+                lease_seconds=settings.lease_seconds,
+                max_attempts=settings.outbox_max_attempts,
+                retry_base_seconds=settings.retry_base_seconds,
+                retry_max_seconds=settings.retry_max_seconds,
+                poll_seconds=settings.outbox_poll_seconds,
+                fallback_template=settings.fallback_template,
+                access_token=settings.access_token,
+            ),
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def prepare(self) -> None:
+        """Migrate the database and merge the accounts declared in settings."""
+        await self.db.upgrade()
+        for account in self.settings.accounts:
+            await save_account(self.db, account)
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.inbox.run(self._stop), name="inbox"),
+            asyncio.create_task(self.sender.run(self._stop), name="outbox"),
+        ]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, timeout=self.settings.graph_api_timeout_seconds + 5)
+        self._tasks = []
+        await self.client.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    def notify_inbox(self) -> None:
+        self.inbox.wakeup.set()
+
+    def notify_outbox(self) -> None:
+        self.sender.wakeup.set()

@@ -1,0 +1,142 @@
+"""Queueing a message: validated, checked against opt-out and the 24 h window, written as a message row and
+an outbox row in the caller's transaction (so a bot reply commits with the inbound message that caused it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linda.contacts.phones import InvalidPhone, to_e164, wa_id_of
+from linda.store.models import Account, Contact, Conversation, Message, OutboxItem
+from linda.store.types import utcnow
+from linda.whatsapp import messages
+from linda.whatsapp.errors import MessageValidationError
+
+PRIORITY_REPLY = 10
+PRIORITY_DEFAULT = 0
+
+
+class SendRefused(Exception):
+    """A send Linda will not queue; `code` is stable for programs, the message says what to do."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+
+
+def fallback_message(spec: str) -> dict[str, Any]:
+    """The template message of a `name:language` setting (LINDA_FALLBACK_TEMPLATE)."""
+    name, _, language = spec.partition(":")
+    return messages.template(name.strip(), (language or "en_US").strip())
+
+
+def window_open(conversation: Conversation | None, now: datetime | None = None) -> bool:
+    expires = conversation.window_expires_at if conversation else None
+    return expires is not None and expires > (now or utcnow())
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    account: Account,
+    to: str,
+    message: Mapping[str, Any],
+    priority: int = PRIORITY_DEFAULT,
+    due_at: datetime | None = None,
+    idempotency_key: str | None = None,
+    reply_to: str | None = None,
+    fallback_template: str | None = None,
+) -> OutboxItem:
+    """Queue `message` ({"type": ..., <type>: {...}}) from `account` to the phone or wa_id `to`.
+
+    The same idempotency key queues once: a second call returns the first row. Raises SendRefused.
+    """
+    if idempotency_key is not None:
+        existing = await session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == idempotency_key))
+        if existing is not None:
+            return existing
+    key = idempotency_key or f"out-{uuid.uuid4().hex}"
+    try:
+        phone = to_e164(to)
+    except InvalidPhone as exc:
+        raise SendRefused("invalid_phone", str(exc), "to") from exc
+    contact = await _recipient(session, phone)
+    conversation = await session.scalar(
+        select(Conversation).where(Conversation.account_id == account.id, Conversation.contact_id == contact.id)
+    )
+    if conversation is None:
+        conversation = Conversation(account_id=account.id, contact_id=contact.id)
+        session.add(conversation)
+        await session.flush()
+    if messages.needs_service_window(message) and not window_open(conversation):
+        if not fallback_template:
+            raise SendRefused(
+                "outside_service_window",
+                f"{phone} has not written to {account.display_phone_number} in the last 24 h, so only a "
+                "template can be sent (or set LINDA_FALLBACK_TEMPLATE)",
+            )
+        message = fallback_message(fallback_template)
+    try:
+        body = messages.request_body(
+            contact.wa_id or wa_id_of(phone),
+            message,
+            reply_to=reply_to,
+            biz_opaque_callback_data=message.get("biz_opaque_callback_data") or key,
+        )
+    except MessageValidationError as exc:
+        raise SendRefused("invalid_message", str(exc), exc.field) from exc
+    row = Message(
+        account_id=account.id,
+        contact_id=contact.id,
+        conversation_id=conversation.id,
+        direction="out",
+        type=str(message["type"]),
+        text=_text_of(message),
+        payload=dict(message),
+        state="queued",
+        reply_to_wamid=reply_to,
+    )
+    session.add(row)
+    await session.flush()
+    item = OutboxItem(
+        account_id=account.id,
+        message_id=row.id,
+        recipient=body["to"],
+        body=body,
+        priority=priority,
+        due_at=due_at or utcnow(),
+        idempotency_key=key,
+    )
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def _recipient(session: AsyncSession, phone: str) -> Contact:
+    contact = await session.scalar(select(Contact).where(Contact.phone == phone))
+    if contact is None:
+        contact = await session.scalar(select(Contact).where(Contact.wa_id == wa_id_of(phone)))
+    if contact is None:
+        contact = Contact(phone=phone, wa_id=wa_id_of(phone))
+        session.add(contact)
+        await session.flush()
+    return contact
+
+
+def _text_of(message: Mapping[str, Any]) -> str | None:
+    payload = message.get(str(message.get("type")))
+    if not isinstance(payload, Mapping):
+        return None
+    for key in ("body", "caption", "name"):
+        value = payload.get(key)
+        if isinstance(value, str):
+            return value
+        if isinstance(value, Mapping) and isinstance(value.get("text"), str):
+            return str(value["text"])
+    return None

@@ -1,0 +1,23 @@
+"""INSERT ... ON CONFLICT DO NOTHING for both backends: durable deduplication by a unique key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from linda.store.models import Base
+
+
+async def insert_if_absent(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], *, unique: list[str]
+) -> int | None:
+    """Insert a row unless one with the same `unique` columns exists; the new id, or None when it existed."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    statement = (
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
