@@ -166,3 +166,11 @@ async def counts(db: Database) -> dict[str, int]:
     async with db.read() as session:
         rows = await session.execute(select(InboxItem.state, func.count()).group_by(InboxItem.state))
     return {state: int(count) for state, count in rows.all()}
+
+
+async def dead_letters(db: Database, limit: int = 100) -> list[InboxItem]:
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(InboxItem).where(InboxItem.state == "dead").order_by(InboxItem.id).limit(limit)
+        )
+    return list(rows.all())

@@ -8,9 +8,9 @@ so one bad item never loses its siblings. Every parsed object keeps the item it 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 OBJECT = "whatsapp_business_account"
@@ -53,7 +53,7 @@ class ErrorInfo:
 
 @dataclass(frozen=True)
 class MessageContext:
-    message_id: str | None  # the message replied to
+    id: str | None  # wamid of the message replied to
     from_wa_id: str | None  # who sent the message replied to
     forwarded: bool
     frequently_forwarded: bool
@@ -162,7 +162,7 @@ class InboundMessage:
     def shared_contacts(self) -> tuple[dict[str, Any], ...]:
         if self.type != "contacts":
             return ()
-        return tuple(c for c in self.content.get("contacts", ()) if isinstance(c, dict))
+        return tuple(c for c in _list(self.content.get("contacts")) if isinstance(c, dict))
 
 
 @dataclass(frozen=True)
@@ -240,16 +240,11 @@ def _parse_change(waba_id: str | None, change: Any) -> Change:
     value = change.get("value")
     if not isinstance(value, dict):
         return _unparsed_change(waba_id, "change.value is not an object", change)
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    metadata = _dict(value.get("metadata"))
     unparsed: list[UnparsedItem] = []
     messages = _parse_items("message", value, "messages", _parse_message, unparsed)
     statuses = _parse_items("status", value, "statuses", _parse_status, unparsed)
-    contacts = value.get("contacts")
-    profiles = (
-        tuple(_parse_profile(c) for c in contacts if isinstance(c, dict))
-        if isinstance(contacts, list)
-        else ()
-    )
+    profiles = tuple(_parse_profile(c) for c in _list(value.get("contacts")) if isinstance(c, dict))
     return Change(
         field=_str(change.get("field")) or "",
         waba_id=waba_id,
@@ -343,8 +338,8 @@ def _message_text(message_type: str, content: dict[str, Any]) -> str | None:
         case "reaction":
             return _str(content.get("emoji")) or None
         case "contacts":
-            cards = content.get("contacts")
-            names = [_str(c.get("name", {}).get("formatted_name")) for c in cards or () if _has_name(c)]
+            cards = _list(content.get("contacts"))
+            names = [_str(c["name"].get("formatted_name")) for c in cards if _has_name(c)]
             return ", ".join(n for n in names if n) or None
         case _:
             return _str(content.get("caption")) or _str(content.get("body"))
@@ -356,7 +351,7 @@ def _has_name(card: Any) -> bool:
 
 def _parse_context(raw: dict[str, Any]) -> MessageContext:
     return MessageContext(
-        message_id=_str(raw.get("id")),
+        id=_str(raw.get("id")),
         from_wa_id=_str(raw.get("from")),
         forwarded=raw.get("forwarded") is True,
         frequently_forwarded=raw.get("frequently_forwarded") is True,
@@ -387,10 +382,8 @@ def _parse_profile(raw: dict[str, Any]) -> Profile:
 
 
 def _parse_errors(raw: Any) -> tuple[ErrorInfo, ...]:
-    if not isinstance(raw, list):
-        return ()
     errors = []
-    for item in raw:
+    for item in _list(raw):
         if not isinstance(item, dict):
             continue
         data = item.get("error_data")
@@ -434,7 +427,7 @@ def _float(value: Any) -> float | None:
         return None
     try:
         return float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -442,3 +435,11 @@ def _int_or_zero(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     return int(value) if isinstance(value, str) and _DIGITS.fullmatch(value) else 0
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,3 @@
+from linda.cli import main
+
+main()
