@@ -169,17 +169,21 @@ def send(
         raise typer.BadParameter("give exactly one of --text or --template")
     message = messages.text(text) if text is not None else fallback_message(template or "")
 
+    settings = get_settings()
+
     async def work(db: Database) -> str:
         accounts = await list_accounts(db)
         account = next((a for a in accounts if from_number in (None, a.phone_number_id)), None)
         if account is None:
             raise typer.BadParameter(f"no account {from_number or ''}; add one with `linda accounts add`")
         async with db.transaction() as session:
-            item = await enqueue(session, account=account, to=to, message=message)
+            item = await enqueue(
+                session, account=account, to=to, message=message, fallback_template=settings.fallback_template
+            )
         return f"queued message {item.message_id} to {item.recipient} from {account.display_phone_number}"
 
     try:
-        console.print(_run(_with_db(get_settings(), work)))
+        console.print(_run(_with_db(settings, work)))
     except SendRefused as exc:
         console.print(f"[red]not sent ({exc.code}):[/] {exc}")
         raise typer.Exit(1) from exc

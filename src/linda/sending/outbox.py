@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.contacts.phones import InvalidPhone, to_e164, wa_id_of
+from linda.inbox.apply import Received
 from linda.store.models import Account, Contact, Conversation, Message, OutboxItem
 from linda.store.types import utcnow
 from linda.whatsapp import messages
@@ -62,11 +63,7 @@ async def enqueue(
         if existing is not None:
             return existing
     key = idempotency_key or f"out-{uuid.uuid4().hex}"
-    try:
-        phone = to_e164(to)
-    except InvalidPhone as exc:
-        raise SendRefused("invalid_phone", str(exc), "to") from exc
-    contact = await _recipient(session, phone)
+    contact = await _recipient(session, to)
     conversation = await session.scalar(
         select(Conversation).where(Conversation.account_id == account.id, Conversation.contact_id == contact.id)
     )
@@ -78,13 +75,13 @@ async def enqueue(
         if not fallback_template:
             raise SendRefused(
                 "outside_service_window",
-                f"{phone} has not written to {account.display_phone_number} in the last 24 h, so only a "
+                f"{to} has not written to {account.display_phone_number} in the last 24 h, so only a "
                 "template can be sent (or set LINDA_FALLBACK_TEMPLATE)",
             )
         message = fallback_message(fallback_template)
     try:
         body = messages.request_body(
-            contact.wa_id or wa_id_of(phone),
+            _address(contact),
             message,
             reply_to=reply_to,
             biz_opaque_callback_data=message.get("biz_opaque_callback_data") or key,
@@ -118,7 +115,32 @@ async def enqueue(
     return item
 
 
-async def _recipient(session: AsyncSession, phone: str) -> Contact:
+async def reply(received: Received, message: Mapping[str, Any], **options: Any) -> OutboxItem:
+    """Answer an inbound message: from the number that received it, as a reply to it, before campaigns."""
+    options.setdefault("priority", PRIORITY_REPLY)
+    options.setdefault("reply_to", received.inbound.id)
+    return await enqueue(
+        received.session, account=received.account, to=_address(received.contact), message=message, **options
+    )
+
+
+def _address(contact: Contact) -> str:
+    """What the Graph API's `to` takes for a contact: its wa_id, or its business-scoped user id."""
+    address = contact.wa_id or contact.user_id
+    if address is None:
+        raise SendRefused("invalid_phone", f"contact {contact.id} has neither a phone nor a user id", "to")
+    return address
+
+
+async def _recipient(session: AsyncSession, to: str) -> Contact:
+    """The contact `to` names (a phone number, or a user id Linda has seen), created for a new phone."""
+    try:
+        phone = to_e164(to)
+    except InvalidPhone as exc:
+        known = await session.scalar(select(Contact).where(Contact.user_id == to))
+        if known is None:
+            raise SendRefused("invalid_phone", str(exc), "to") from exc
+        return known
     contact = await session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None:
         contact = await session.scalar(select(Contact).where(Contact.wa_id == wa_id_of(phone)))

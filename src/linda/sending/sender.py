@@ -16,6 +16,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -129,8 +130,7 @@ class OutboxSender:
                 await self._fail(row, OutsideServiceWindow(131047, "outside the 24 h customer service window; "
                                  "only a template can be sent", http_status=0))
                 return
-            body = messages.request_body(row.recipient, fallback_message(self.config.fallback_template),
-                                         biz_opaque_callback_data=row.idempotency_key)
+            body = await self._swap_to_fallback(row, self.config.fallback_template)
         wait = await self.limiter.pair_wait(number.phone_number_id, row.recipient)
         if wait > 0:
             await self._reschedule(row, wait, attempted=False)
@@ -147,6 +147,16 @@ class OutboxSender:
                 await self._fail(row, exc)
             return
         await self._succeed(row, result.wamid)
+
+    async def _swap_to_fallback(self, row: OutboxItem, spec: str) -> dict[str, Any]:
+        """The window closed while the message waited: send the configured template instead, and say so."""
+        message = fallback_message(spec)
+        body = messages.request_body(row.recipient, message, biz_opaque_callback_data=row.idempotency_key)
+        async with self.db.transaction() as session:
+            await session.execute(update(OutboxItem).where(OutboxItem.id == row.id).values(body=body))
+            stored = await session.get_one(Message, row.message_id)
+            stored.type, stored.payload = "template", {**message, "replaces": stored.payload}
+        return body
 
     def _backoff(self, attempt: int, exc: Exception) -> float:
         ceiling = min(self.config.retry_max_seconds, self.config.retry_base_seconds * 2 ** (attempt - 1))

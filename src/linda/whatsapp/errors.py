@@ -38,7 +38,8 @@ class GraphAPIError(WhatsAppError):
         fbtrace_id: str | None = None,
         raw: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(f"({code}) {message}" + (f": {details}" if details else ""))
+        prefix = "" if message.startswith(f"(#{code})") else f"(#{code}) "  # Meta's messages often carry it
+        super().__init__(prefix + message + (f": {details}" if details else ""))
         self.code = code
         self.title = message
         self.http_status = http_status
