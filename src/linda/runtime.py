@@ -30,7 +30,11 @@ class Runtime:
         self.settings = settings
         self.db = db
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        rates: RateStore = RedisRates(self.redis) if self.redis is not None else MemoryRates()
+        rates: RateStore = (
+            RedisRates(self.redis, prefix=settings.redis_key_prefix + "rate:")
+            if self.redis is not None
+            else MemoryRates()
+        )
         self.client = GraphClient(
             settings.graph_url(), settings.access_token, timeout=settings.graph_api_timeout_seconds
         )

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis URL; when set, send limits are shared by every process through it."
     )
+    redis_key_prefix: str = Field(
+        "linda:", description="Prefix of every Redis key Linda writes (several deployments can share a Redis)."
+    )
     host: str = Field("127.0.0.1", description="Address `linda serve` listens on.")
     port: int = Field(8000, description="Port `linda serve` listens on.")
     public_url: str | None = Field(
