@@ -83,6 +83,13 @@ def _sandbox_database(settings: Settings) -> str:
 def _serve(settings: Settings) -> None:
     from linda.app import EMULATOR_PREFIX, create_app
 
+    if missing := settings.missing_secrets():
+        console.print(
+            f"[red]Refusing to talk to Meta with sandbox secrets.[/] Set {', '.join(missing)} (from your Meta "
+            "app's dashboard), or run `linda sandbox` to try Linda against the built-in emulator."
+        )
+        raise typer.Exit(2)
+
     base = settings.base_url.rstrip("/")
     console.print(f"[bold]Linda[/] on {base}  (database {settings.database_url})")
     console.print(f"  webhook:          {base}/webhooks/whatsapp")

@@ -101,6 +101,16 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
 
+    def talks_to_meta(self) -> bool:
+        return not self.sandbox and "graph.facebook.com" in self.graph_api_url
+
+    def missing_secrets(self) -> list[str]:
+        """Settings still at their sandbox values while Linda talks to Meta: starting so would be unsafe."""
+        if not self.talks_to_meta():
+            return []
+        fields = ("access_token", "app_secret", "verify_token")
+        return [f"LINDA_{name.upper()}" for name in fields if getattr(self, name) == type(self).model_fields[name].default]
+
     def graph_url(self) -> str:
         return self.graph_api_url.rstrip("/") + "/" + self.graph_api_version
 

@@ -1,0 +1,94 @@
+"""The `linda` command, through Typer's runner, on a real database file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from linda.cli import app, console
+from linda.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("LINDA_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setattr(console, "width", 200)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("serve", "sandbox", "worker", "emulator", "send", "accounts", "inbox", "db", "settings"):
+        assert name in result.output
+
+
+def test_accounts_add_then_list(env: str) -> None:
+    added = runner.invoke(app, ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567",
+                                "--throughput", "20", "--name", "Rentals"])
+    assert added.exit_code == 0, added.output
+    again = runner.invoke(app, ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567",
+                                "--throughput", "80", "--name", "Rentals"])
+    assert again.exit_code == 0
+    listed = runner.invoke(app, ["accounts", "list", "--json"])
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [(r["phone_number_id"], r["throughput_per_second"], r["name"]) for r in rows] == [("42", 80, "Rentals")]
+
+
+def test_send_queues_a_template_and_refuses_a_cold_text(env: str) -> None:
+    runner.invoke(app, ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567"])
+    queued = runner.invoke(app, ["send", "+971501234567", "--template", "hello:en_US"])
+    assert queued.exit_code == 0 and "queued message 1 to 971501234567" in queued.output
+    cold = runner.invoke(app, ["send", "+971501234567", "--text", "hi"])
+    assert cold.exit_code == 1 and "outside_service_window" in cold.output
+    both = runner.invoke(app, ["send", "+971501234567", "--text", "hi", "--template", "x:en"])
+    assert both.exit_code != 0 and "exactly one" in both.output
+
+
+def test_send_without_an_account_says_how_to_add_one(env: str) -> None:
+    result = runner.invoke(app, ["send", "+971501234567", "--template", "hello:en_US"])
+    assert result.exit_code != 0 and "linda accounts add" in result.output
+
+
+def test_inbox_status_and_replay(env: str) -> None:
+    import asyncio
+
+    from linda.inbox.processor import InboxProcessor
+    from linda.store.db import Database
+    from linda.store.models import InboxItem
+
+    async def dead_letter() -> None:
+        db = Database(env)
+        await db.upgrade()
+        async with db.transaction() as session:
+            session.add(InboxItem(body=b"[]"))
+        await InboxProcessor(db).drain()
+        await db.dispose()
+
+    asyncio.run(dead_letter())
+    status = runner.invoke(app, ["inbox", "status"])
+    assert "dead: 1" in status.output and "not a WhatsApp webhook" in status.output
+    replayed = runner.invoke(app, ["inbox", "replay"])
+    assert "1 dead letter(s) queued again" in replayed.output
+    assert "pending: 1" in runner.invoke(app, ["inbox", "status"]).output
+
+
+def test_db_upgrade_and_settings(env: str) -> None:
+    upgraded = runner.invoke(app, ["db", "upgrade"])
+    assert upgraded.exit_code == 0 and "revision 0001" in upgraded.output
+    settings = runner.invoke(app, ["settings"])
+    assert "LINDA_DATABASE_URL" in settings.output
+
+
+def test_serve_refuses_meta_with_sandbox_secrets(env: str) -> None:
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2 and "LINDA_APP_SECRET" in result.output and "linda sandbox" in result.output

@@ -1,0 +1,51 @@
+"""Sandbox mode: Linda and the emulator in one server, talking over real HTTP on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from linda.accounts import SANDBOX_ACCOUNT
+from linda.app import create_app
+from linda.sending.outbox import enqueue
+from linda.settings import Settings
+from linda.store.models import Account, Message
+from linda.whatsapp import messages
+from tests.servers import free_port, serve
+from tests.stack import eventually
+
+
+async def test_a_user_says_hi_and_gets_an_answer_with_read_ticks(tmp_path: Path) -> None:
+    port = free_port()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, sandbox=True, port=port, database_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
+        emulator_status_delays=(0.01, 0.02, 0.03), inbox_poll_seconds=0.05, outbox_poll_seconds=0.02,
+    )
+    app = create_app(settings)
+    db = app.state.db
+    async with serve(app, port=port) as url, httpx.AsyncClient(base_url=url) as client:
+        said = await client.post(
+            "/emulator/_emulator/users/971501234567/messages",
+            json={"phone_number_id": SANDBOX_ACCOUNT.phone_number_id,
+                  "message": {"type": "text", "text": {"body": "hi"}}, "profile_name": "Ali"},
+        )
+        assert said.status_code == 200
+
+        async def processed() -> bool:
+            return (await client.get("/health")).json()["inbox"] == {"done": 1}
+
+        await eventually(processed)
+        async with db.transaction() as session:
+            account = (await session.scalars(select(Account))).one()
+            item = await enqueue(session, account=account, to="+971501234567", message=messages.text("Hello Ali"))
+
+        async def read() -> bool:
+            async with db.read() as session:
+                return (await session.get_one(Message, item.message_id)).state == "read"
+
+        await eventually(read)
+        sent = (await client.get("/emulator/_emulator/requests")).json()
+    assert account.phone_number_id == SANDBOX_ACCOUNT.phone_number_id
+    assert [r["body"]["text"]["body"] for r in sent if r.get("error_code") is None] == ["Hello Ali"]
