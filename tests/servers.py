@@ -16,7 +16,6 @@ async def serve(app: Any, *, port: int = 0, lifespan: str = "on") -> AsyncIterat
     """Serve `app` on 127.0.0.1 (a free port unless given) for the duration of the block; yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

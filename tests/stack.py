@@ -37,7 +37,9 @@ class Stack:
 
     async def account(self, phone_number_id: str = NUMBER.phone_number_id) -> Account:
         async with self.db.read() as session:
-            return (await session.scalars(select(Account).where(Account.phone_number_id == phone_number_id))).one()
+            return (
+                await session.scalars(select(Account).where(Account.phone_number_id == phone_number_id))
+            ).one()
 
     async def inbox_settled(self, timeout: float = 10.0) -> None:
         """Wait until the emulator has nothing left to deliver and the inbox has nothing pending."""
@@ -63,7 +65,9 @@ def emulated(account: AccountSettings) -> EmulatedNumber:
     )
 
 
-def stack_settings(database_url: str, graph_url: str, accounts: Sequence[AccountSettings], **overrides: Any) -> Settings:
+def stack_settings(
+    database_url: str, graph_url: str, accounts: Sequence[AccountSettings], **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
         "graph_api_url": graph_url,

@@ -33,15 +33,43 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_accounts_add_then_list(env: str) -> None:
-    added = runner.invoke(app, ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567",
-                                "--throughput", "20", "--name", "Rentals"])
+    added = runner.invoke(
+        app,
+        [
+            "accounts",
+            "add",
+            "--phone-number-id",
+            "42",
+            "--display-number",
+            "+971 4 123 4567",
+            "--throughput",
+            "20",
+            "--name",
+            "Rentals",
+        ],
+    )
     assert added.exit_code == 0, added.output
-    again = runner.invoke(app, ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567",
-                                "--throughput", "80", "--name", "Rentals"])
+    again = runner.invoke(
+        app,
+        [
+            "accounts",
+            "add",
+            "--phone-number-id",
+            "42",
+            "--display-number",
+            "+971 4 123 4567",
+            "--throughput",
+            "80",
+            "--name",
+            "Rentals",
+        ],
+    )
     assert again.exit_code == 0
     listed = runner.invoke(app, ["accounts", "list", "--json"])
     rows = [json.loads(line) for line in listed.output.splitlines()]
-    assert [(r["phone_number_id"], r["throughput_per_second"], r["name"]) for r in rows] == [("42", 80, "Rentals")]
+    assert [(r["phone_number_id"], r["throughput_per_second"], r["name"]) for r in rows] == [
+        ("42", 80, "Rentals")
+    ]
 
 
 def test_send_queues_a_template_and_refuses_a_cold_text(env: str) -> None:

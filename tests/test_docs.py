@@ -18,6 +18,8 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_command_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    names = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback] + [group.name for group in app.registered_groups]
+    names = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback] + [
+        group.name for group in app.registered_groups
+    ]
     missing = [name for name in names if f"linda {name}" not in readme]
     assert missing == []

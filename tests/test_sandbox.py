@@ -20,16 +20,24 @@ from tests.stack import eventually
 async def test_a_user_says_hi_and_gets_an_answer_with_read_ticks(tmp_path: Path) -> None:
     port = free_port()
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, sandbox=True, port=port, database_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
-        emulator_status_delays=(0.01, 0.02, 0.03), inbox_poll_seconds=0.05, outbox_poll_seconds=0.02,
+        _env_file=None,
+        sandbox=True,
+        port=port,
+        database_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
+        emulator_status_delays=(0.01, 0.02, 0.03),
+        inbox_poll_seconds=0.05,
+        outbox_poll_seconds=0.02,
     )
     app = create_app(settings)
     db = app.state.db
     async with serve(app, port=port) as url, httpx.AsyncClient(base_url=url) as client:
         said = await client.post(
             "/emulator/_emulator/users/971501234567/messages",
-            json={"phone_number_id": SANDBOX_ACCOUNT.phone_number_id,
-                  "message": {"type": "text", "text": {"body": "hi"}}, "profile_name": "Ali"},
+            json={
+                "phone_number_id": SANDBOX_ACCOUNT.phone_number_id,
+                "message": {"type": "text", "text": {"body": "hi"}},
+                "profile_name": "Ali",
+            },
         )
         assert said.status_code == 200
 
@@ -39,7 +47,9 @@ async def test_a_user_says_hi_and_gets_an_answer_with_read_ticks(tmp_path: Path)
         await eventually(processed)
         async with db.transaction() as session:
             account = (await session.scalars(select(Account))).one()
-            item = await enqueue(session, account=account, to="+971501234567", message=messages.text("Hello Ali"))
+            item = await enqueue(
+                session, account=account, to="+971501234567", message=messages.text("Hello Ali")
+            )
 
         async def read() -> bool:
             async with db.read() as session:

@@ -61,7 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, object]:
         """Liveness and the inbox's rows per state."""
-        return {"status": "ok", "version": __version__, "sandbox": settings.sandbox, "inbox": await counts(db)}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "sandbox": settings.sandbox,
+            "inbox": await counts(db),
+        }
 
     if emulator is not None:
         app.mount(EMULATOR_PREFIX, emulator.app)

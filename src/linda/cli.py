@@ -162,7 +162,8 @@ def send(
     to: Annotated[str, typer.Argument(help="Recipient phone in international form, e.g. +971501234567.")],
     text: Annotated[str | None, typer.Option(help="Send this text (needs an open 24 h window).")] = None,
     template: Annotated[
-        str | None, typer.Option(help="Send this approved template, as name:language (e.g. hello_world:en_US).")
+        str | None,
+        typer.Option(help="Send this approved template, as name:language (e.g. hello_world:en_US)."),
     ] = None,
     from_number: Annotated[
         str | None, typer.Option("--from", help="phone_number_id to send from (default: the first account).")
@@ -231,17 +232,30 @@ def accounts_add(
 
 
 @accounts_app.command("list")
-def accounts_list(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False) -> None:
+def accounts_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
     """The business numbers Linda serves."""
     accounts = _run(_with_db(get_settings(), list_accounts))
     if as_json:
         for a in accounts:
-            print(json.dumps({"phone_number_id": a.phone_number_id, "display_phone_number": a.display_phone_number,
-                              "waba_id": a.waba_id, "name": a.name, "throughput_per_second": a.throughput_per_second}))
+            print(
+                json.dumps(
+                    {
+                        "phone_number_id": a.phone_number_id,
+                        "display_phone_number": a.display_phone_number,
+                        "waba_id": a.waba_id,
+                        "name": a.name,
+                        "throughput_per_second": a.throughput_per_second,
+                    }
+                )
+            )
         return
     table = Table("phone_number_id", "number", "WABA", "name", "msg/s")
     for a in accounts:
-        table.add_row(a.phone_number_id, a.display_phone_number, a.waba_id, a.name, str(a.throughput_per_second))
+        table.add_row(
+            a.phone_number_id, a.display_phone_number, a.waba_id, a.name, str(a.throughput_per_second)
+        )
     console.print(table)
 
 
@@ -258,8 +272,12 @@ def inbox_status() -> None:
     if dead:
         table = Table("id", "received", "attempts", "error")
         for row in dead:
-            table.add_row(str(row.id), row.received_at.isoformat(timespec="seconds"), str(row.attempts),
-                          row.last_error or "")
+            table.add_row(
+                str(row.id),
+                row.received_at.isoformat(timespec="seconds"),
+                str(row.attempts),
+                row.last_error or "",
+            )
         console.print(table)
 
 

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
         None, description="Redis URL; when set, send limits are shared by every process through it."
     )
     redis_key_prefix: str = Field(
-        "linda:", description="Prefix of every Redis key Linda writes (several deployments can share a Redis)."
+        "linda:",
+        description="Prefix of every Redis key Linda writes (several deployments can share a Redis).",
     )
     host: str = Field("127.0.0.1", description="Address `linda serve` listens on.")
     port: int = Field(8000, description="Port `linda serve` listens on.")
@@ -41,7 +42,8 @@ class Settings(BaseSettings):
         None, description="Base URL Meta (or the emulator) reaches this server at; default http://host:port."
     )
     sandbox: bool = Field(
-        False, description="Run the emulator inside this process and point Linda at it (no Meta account needed)."
+        False,
+        description="Run the emulator inside this process and point Linda at it (no Meta account needed).",
     )
 
     graph_api_url: str = Field(
@@ -59,7 +61,8 @@ class Settings(BaseSettings):
         "sandbox-verify-token", description="Token Meta echoes in the webhook verification handshake."
     )
     accounts: list[AccountSettings] = Field(
-        default_factory=list, description="Business numbers, as a JSON list; merged into the database on start."
+        default_factory=list,
+        description="Business numbers, as a JSON list; merged into the database on start.",
     )
 
     webhook_max_body_bytes: int = Field(
@@ -71,13 +74,16 @@ class Settings(BaseSettings):
         5, description="Failures after which an inbox row becomes a dead letter (see `linda inbox replay`)."
     )
     lease_seconds: float = Field(
-        30.0, description="How long a claimed inbox or outbox row stays with its worker before others may take it."
+        30.0,
+        description="How long a claimed inbox or outbox row stays with its worker before others may take it.",
     )
 
     senders: int = Field(8, description="Concurrent outbox senders in each process.")
     outbox_poll_seconds: float = Field(0.1, description="How often idle senders look for due outbox rows.")
     outbox_max_attempts: int = Field(8, description="Attempts before a retryable failure becomes permanent.")
-    retry_base_seconds: float = Field(1.0, description="First retry delay; doubles with each attempt, with jitter.")
+    retry_base_seconds: float = Field(
+        1.0, description="First retry delay; doubles with each attempt, with jitter."
+    )
     retry_max_seconds: float = Field(600.0, description="Longest delay between two attempts.")
     fallback_template: str | None = Field(
         None,
@@ -109,7 +115,11 @@ class Settings(BaseSettings):
         if not self.talks_to_meta():
             return []
         fields = ("access_token", "app_secret", "verify_token")
-        return [f"LINDA_{name.upper()}" for name in fields if getattr(self, name) == type(self).model_fields[name].default]
+        return [
+            f"LINDA_{name.upper()}"
+            for name in fields
+            if getattr(self, name) == type(self).model_fields[name].default
+        ]
 
     def graph_url(self) -> str:
         return self.graph_api_url.rstrip("/") + "/" + self.graph_api_version

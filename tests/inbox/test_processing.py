@@ -22,16 +22,43 @@ from tests.stack import Stack, emulated, eventually, running_stack
 USER = "971501234567"
 
 INBOUND: list[tuple[dict[str, Any], str | None]] = [
-    ({"type": "text", "text": {"body": "Is the villa in Vardon still available?"}}, "Is the villa in Vardon still available?"),
+    (
+        {"type": "text", "text": {"body": "Is the villa in Vardon still available?"}},
+        "Is the villa in Vardon still available?",
+    ),
     ({"type": "image", "image": {"caption": "the unit"}}, "the unit"),
     ({"type": "video", "video": {}}, None),
     ({"type": "audio", "audio": {"voice": True}}, None),
     ({"type": "document", "document": {"filename": "title-deed.pdf", "caption": "deed"}}, "deed"),
     ({"type": "sticker", "sticker": {"animated": False}}, None),
-    ({"type": "location", "location": {"latitude": 25.0657, "longitude": 55.1713, "name": "Damac Hills"}}, "Damac Hills"),
-    ({"type": "contacts", "contacts": [{"name": {"formatted_name": "Ali Hassan"}, "phones": [{"phone": "+971501112233"}]}]}, "Ali Hassan"),
-    ({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "rent", "title": "Rent"}}}, "Rent"),
-    ({"type": "interactive", "interactive": {"type": "list_reply", "list_reply": {"id": "villa", "title": "Villa", "description": "3+ beds"}}}, "Villa"),
+    (
+        {"type": "location", "location": {"latitude": 25.0657, "longitude": 55.1713, "name": "Damac Hills"}},
+        "Damac Hills",
+    ),
+    (
+        {
+            "type": "contacts",
+            "contacts": [{"name": {"formatted_name": "Ali Hassan"}, "phones": [{"phone": "+971501112233"}]}],
+        },
+        "Ali Hassan",
+    ),
+    (
+        {
+            "type": "interactive",
+            "interactive": {"type": "button_reply", "button_reply": {"id": "rent", "title": "Rent"}},
+        },
+        "Rent",
+    ),
+    (
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "list_reply",
+                "list_reply": {"id": "villa", "title": "Villa", "description": "3+ beds"},
+            },
+        },
+        "Villa",
+    ),
     ({"type": "button", "button": {"payload": "STOP_PROMOS", "text": "Stop promotions"}}, "Stop promotions"),
     ({"type": "reaction", "reaction": {"message_id": "wamid.earlier", "emoji": "👍"}}, "👍"),
     ({"type": "order", "order": {"catalog_id": "1", "product_items": []}}, None),
@@ -54,7 +81,9 @@ async def stored_messages(db: Database) -> list[Message]:
 async def test_every_inbound_type_is_stored_with_its_text(stack: Stack) -> None:
     wamids = []
     for message, _text in INBOUND:
-        wamids.append(await stack.emulator.user_sends(NUMBER.phone_number_id, USER, message, profile_name="Ali"))
+        wamids.append(
+            await stack.emulator.user_sends(NUMBER.phone_number_id, USER, message, profile_name="Ali")
+        )
     await stack.inbox_settled()
     stored = await stored_messages(stack.db)
     assert [m.wamid for m in stored] == wamids
@@ -74,27 +103,54 @@ async def test_every_inbound_type_is_stored_with_its_text(stack: Stack) -> None:
 async def test_sender_known_only_by_user_id(stack: Stack) -> None:
     number = emulated(NUMBER)
     payload = inbound.message_payload(
-        number, USER, {"type": "text", "text": {"body": "hello"}}, wamid="wamid.U1", timestamp=1764000000,
-        profile_name="Sara", user_id="AE.1234567890",
+        number,
+        USER,
+        {"type": "text", "text": {"body": "hello"}},
+        wamid="wamid.U1",
+        timestamp=1764000000,
+        profile_name="Sara",
+        user_id="AE.1234567890",
     )
     value = payload["entry"][0]["changes"][0]["value"]
     del value["messages"][0]["from"], value["contacts"][0]["wa_id"]
-    value["messages"][0]["from_user_id"] = "AE.1234567890"
     await stack.emulator.post_webhook(payload)
     await stack.inbox_settled()
     async with stack.db.read() as session:
         contact = (await session.scalars(select(Contact))).one()
-    assert (contact.user_id, contact.wa_id, contact.phone, contact.name) == ("AE.1234567890", None, None, "Sara")
+    assert (contact.user_id, contact.wa_id, contact.phone, contact.name) == (
+        "AE.1234567890",
+        None,
+        None,
+        "Sara",
+    )
 
 
 async def test_batched_entries_changes_messages_and_statuses_are_all_handled(stack: Stack) -> None:
     first, second = emulated(NUMBER), emulated(SECOND_NUMBER)
-    one = inbound.message_payload(first, USER, {"type": "text", "text": {"body": "a"}}, wamid="wamid.A",
-                                  timestamp=1764000000, profile_name="Ali")
-    two = inbound.message_payload(first, "971509998877", {"type": "text", "text": {"body": "b"}},
-                                  wamid="wamid.B", timestamp=1764000001, profile_name="Mona")
-    three = inbound.message_payload(second, USER, {"type": "text", "text": {"body": "c"}}, wamid="wamid.C",
-                                    timestamp=1764000002, profile_name="Ali")
+    one = inbound.message_payload(
+        first,
+        USER,
+        {"type": "text", "text": {"body": "a"}},
+        wamid="wamid.A",
+        timestamp=1764000000,
+        profile_name="Ali",
+    )
+    two = inbound.message_payload(
+        first,
+        "971509998877",
+        {"type": "text", "text": {"body": "b"}},
+        wamid="wamid.B",
+        timestamp=1764000001,
+        profile_name="Mona",
+    )
+    three = inbound.message_payload(
+        second,
+        USER,
+        {"type": "text", "text": {"body": "c"}},
+        wamid="wamid.C",
+        timestamp=1764000002,
+        profile_name="Ali",
+    )
     batch = copy.deepcopy(one)
     value = batch["entry"][0]["changes"][0]["value"]
     value["messages"] += two["entry"][0]["changes"][0]["value"]["messages"]
@@ -102,8 +158,9 @@ async def test_batched_entries_changes_messages_and_statuses_are_all_handled(sta
     value["messages"].append({"id": "wamid.BAD", "type": "text", "timestamp": "not-a-time", "from": USER})
     batch["entry"][0]["changes"].append(three["entry"][0]["changes"][0])
     batch["entry"].append(
-        inbound.status_payload(first, wamid="wamid.unknown-out", status="read", timestamp=1764000003,
-                               recipient_id=USER)["entry"][0]
+        inbound.status_payload(
+            first, wamid="wamid.unknown-out", status="read", timestamp=1764000003, recipient_id=USER
+        )["entry"][0]
     )
     await stack.emulator.post_webhook(batch)
     await stack.inbox_settled()
@@ -117,8 +174,14 @@ async def test_batched_entries_changes_messages_and_statuses_are_all_handled(sta
 
 
 async def test_redelivered_webhook_changes_nothing(stack: Stack) -> None:
-    payload = inbound.message_payload(emulated(NUMBER), USER, {"type": "text", "text": {"body": "once"}},
-                                      wamid="wamid.ONCE", timestamp=1764000000, profile_name="Ali")
+    payload = inbound.message_payload(
+        emulated(NUMBER),
+        USER,
+        {"type": "text", "text": {"body": "once"}},
+        wamid="wamid.ONCE",
+        timestamp=1764000000,
+        profile_name="Ali",
+    )
     for _ in range(3):
         await stack.emulator.post_webhook(payload)
     await stack.inbox_settled()
@@ -128,12 +191,20 @@ async def test_redelivered_webhook_changes_nothing(stack: Stack) -> None:
     assert states == ["done", "done", "done"]
 
 
-async def test_unknown_number_goes_to_dead_letters_and_replays_after_the_account_is_added(stack: Stack) -> None:
+async def test_unknown_number_goes_to_dead_letters_and_replays_after_the_account_is_added(
+    stack: Stack,
+) -> None:
     from linda.settings import AccountSettings
 
     stranger = AccountSettings(phone_number_id="999000999", display_phone_number="+971 4 999 0000")
-    payload = inbound.message_payload(emulated(stranger), USER, {"type": "text", "text": {"body": "hi"}},
-                                      wamid="wamid.LATE", timestamp=1764000000, profile_name="Ali")
+    payload = inbound.message_payload(
+        emulated(stranger),
+        USER,
+        {"type": "text", "text": {"body": "hi"}},
+        wamid="wamid.LATE",
+        timestamp=1764000000,
+        profile_name="Ali",
+    )
     await stack.emulator.post_webhook(payload)
     await stack.emulator.wait_idle()
 
@@ -171,11 +242,19 @@ async def test_crash_mid_batch_then_restart_loses_nothing_and_doubles_nothing(db
     number = emulated(NUMBER)
     bodies = []
     for row in range(3):
-        payload = inbound.message_payload(number, USER, {"type": "text", "text": {"body": f"r{row}m0"}},
-                                          wamid=f"wamid.{row}.0", timestamp=1764000000, profile_name="Ali")
+        payload = inbound.message_payload(
+            number,
+            USER,
+            {"type": "text", "text": {"body": f"r{row}m0"}},
+            wamid=f"wamid.{row}.0",
+            timestamp=1764000000,
+            profile_name="Ali",
+        )
         messages = payload["entry"][0]["changes"][0]["value"]["messages"]
         for index in (1, 2):
-            messages.append({**messages[0], "id": f"wamid.{row}.{index}", "text": {"body": f"r{row}m{index}"}})
+            messages.append(
+                {**messages[0], "id": f"wamid.{row}.{index}", "text": {"body": f"r{row}m{index}"}}
+            )
         bodies.append(payload)
     import json
 
@@ -203,13 +282,22 @@ async def test_crash_mid_batch_then_restart_loses_nothing_and_doubles_nothing(db
     stored = [m.wamid for m in await stored_messages(db)]
     assert stored == [f"wamid.{row}.{index}" for row in range(3) for index in range(3)]
     async with db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.state == "done")) == 3
+        assert (
+            await session.scalar(select(func.count()).select_from(InboxItem).where(InboxItem.state == "done"))
+            == 3
+        )
 
 
 async def test_failing_row_retries_then_becomes_dead_with_its_error(db: Database) -> None:
     await save_account(db, NUMBER)
-    payload = inbound.message_payload(emulated(NUMBER), USER, {"type": "text", "text": {"body": "x"}},
-                                      wamid="wamid.F", timestamp=1764000000, profile_name="Ali")
+    payload = inbound.message_payload(
+        emulated(NUMBER),
+        USER,
+        {"type": "text", "text": {"body": "x"}},
+        wamid="wamid.F",
+        timestamp=1764000000,
+        profile_name="Ali",
+    )
     import json
 
     async with db.transaction() as session:

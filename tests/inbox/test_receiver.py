@@ -30,7 +30,11 @@ async def test_verification_handshake(stack: Stack) -> None:
         ok = await client.get("/webhooks/whatsapp", params=params)
         wrong = await client.get("/webhooks/whatsapp", params={**params, "hub.verify_token": "nope"})
         no_mode = await client.get("/webhooks/whatsapp", params={"hub.challenge": "x"})
-    assert (ok.status_code, ok.text, ok.headers["content-type"].split(";")[0]) == (200, "1158201444", "text/plain")
+    assert (ok.status_code, ok.text, ok.headers["content-type"].split(";")[0]) == (
+        200,
+        "1158201444",
+        "text/plain",
+    )
     assert wrong.status_code == 403 and no_mode.status_code == 403
 
 
@@ -39,7 +43,9 @@ async def test_signature_failures_store_nothing(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.url) as client:
         missing = await client.post("/webhooks/whatsapp", content=body)
         wrong = await client.post(
-            "/webhooks/whatsapp", content=body, headers={signature.HEADER: signature.sign("other-secret", body)}
+            "/webhooks/whatsapp",
+            content=body,
+            headers={signature.HEADER: signature.sign("other-secret", body)},
         )
         tampered = await client.post(
             "/webhooks/whatsapp",
@@ -67,7 +73,9 @@ async def test_oversized_and_malformed_bodies_are_refused(stack: Stack) -> None:
             "/webhooks/whatsapp", content=chunks(), headers={signature.HEADER: "sha256=00"}
         )
         malformed = await client.post(
-            "/webhooks/whatsapp", content=broken, headers={signature.HEADER: signature.sign(APP_SECRET, broken)}
+            "/webhooks/whatsapp",
+            content=broken,
+            headers={signature.HEADER: signature.sign(APP_SECRET, broken)},
         )
     assert too_big.status_code == 413 and "4096" in too_big.json()["error"]
     assert streamed.status_code == 413

@@ -56,7 +56,9 @@ async def test_two_redis_clients_share_one_limit(redis_url: str, unique: str) ->
     first, second = Redis.from_url(redis_url), Redis.from_url(redis_url)
     try:
         a, b = RedisRates(first, prefix=unique), RedisRates(second, prefix=unique)
-        results = await asyncio.gather(*[(a if i % 2 else b).reserve("n", 5.0, 4, max_wait=0) for i in range(10)])
+        results = await asyncio.gather(
+            *[(a if i % 2 else b).reserve("n", 5.0, 4, max_wait=0) for i in range(10)]
+        )
     finally:
         await first.aclose()
         await second.aclose()
@@ -65,5 +67,7 @@ async def test_two_redis_clients_share_one_limit(redis_url: str, unique: str) ->
 
 async def test_throughput_slot_waits_for_its_turn() -> None:
     limiter = SendLimiter(MemoryRates())
-    waited = [await limiter.throughput_slot("111", 20) for _ in range(4)]  # 19/s after the safety share, burst 1
+    waited = [
+        await limiter.throughput_slot("111", 20) for _ in range(4)
+    ]  # 19/s after the safety share, burst 1
     assert waited[0] == 0.0 and all(w > 0 for w in waited[1:])

@@ -23,7 +23,9 @@ PHONE = "+971501234567"
 
 async def say_hi(stack: Stack, number: str = NUMBER.phone_number_id, user: str = USER) -> None:
     """The user writes first, which opens the 24 h window on both sides."""
-    await stack.emulator.user_sends(number, user, {"type": "text", "text": {"body": "hi"}}, profile_name="Ali")
+    await stack.emulator.user_sends(
+        number, user, {"type": "text", "text": {"body": "hi"}}, profile_name="Ali"
+    )
     await stack.inbox_settled()
 
 
@@ -70,7 +72,9 @@ async def test_text_in_window_is_sent_and_moves_to_read(stack: Stack) -> None:
     row = await outbox_row(stack, item)
     assert (row.state, row.attempts, row.wamid) == ("sent", 1, sent.wamid)
     async with stack.db.read() as session:
-        events = (await session.scalars(select(StatusEvent.status).where(StatusEvent.wamid == sent.wamid))).all()
+        events = (
+            await session.scalars(select(StatusEvent.status).where(StatusEvent.wamid == sent.wamid))
+        ).all()
     assert sorted(events) == ["delivered", "read", "sent"]
 
 
@@ -84,7 +88,9 @@ async def test_duplicated_and_reordered_statuses_end_in_the_right_state(stack: S
     message = await message_of(stack, item)
     assert message.state == "read"  # a late "sent" after "read" never moves it back
     async with stack.db.read() as session:
-        events = (await session.scalars(select(StatusEvent.status).where(StatusEvent.wamid == message.wamid))).all()
+        events = (
+            await session.scalars(select(StatusEvent.status).where(StatusEvent.wamid == message.wamid))
+        ).all()
     assert sorted(events) == ["delivered", "read", "sent"]  # each raw status kept once
 
 
@@ -171,8 +177,15 @@ async def test_same_idempotency_key_queues_once(stack: Stack) -> None:
 async def test_a_send_that_reached_meta_before_a_timeout_is_not_sent_again(stack: Stack) -> None:
     item = await queue(stack, messages.template("hello", "en_US"), due_at=utcnow() + timedelta(hours=1))
     async with stack.db.transaction() as session:  # as left by an attempt whose answer timed out
-        session.add(StatusEvent(wamid="wamid.EARLIER", status="delivered", timestamp=utcnow(),
-                                callback_data=item.idempotency_key, raw={}))
+        session.add(
+            StatusEvent(
+                wamid="wamid.EARLIER",
+                status="delivered",
+                timestamp=utcnow(),
+                callback_data=item.idempotency_key,
+                raw={},
+            )
+        )
         await session.execute(
             update(OutboxItem).where(OutboxItem.id == item.id).values(attempts=1, due_at=utcnow())
         )
@@ -217,8 +230,13 @@ async def test_several_numbers_route_inbound_by_phone_number_id(stack: Stack) ->
     await say_hi(stack, NUMBER.phone_number_id)
     await say_hi(stack, SECOND_NUMBER.phone_number_id)
     async with stack.db.read() as session:
-        rows = (await session.execute(select(Message.account_id, Conversation.account_id).join(
-            Conversation, Message.conversation_id == Conversation.id))).all()
+        rows = (
+            await session.execute(
+                select(Message.account_id, Conversation.account_id).join(
+                    Conversation, Message.conversation_id == Conversation.id
+                )
+            )
+        ).all()
     assert len(rows) == 2 and all(message == conversation for message, conversation in rows)
     assert len({message for message, _ in rows}) == 2
 

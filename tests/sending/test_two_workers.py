@@ -40,9 +40,13 @@ async def test_two_workers_stay_under_throughput_and_pair_limits(
 
         account = (await session.scalars(select(Account))).one()
         for index in range(MESSAGES):
-            await enqueue(session, account=account, to=users[index % USERS], message=messages.template("hello", "en_US"))
+            await enqueue(
+                session, account=account, to=users[index % USERS], message=messages.template("hello", "en_US")
+            )
 
-    emulator = Emulator(app_secret=APP_SECRET, webhook_url=None, numbers=[emulated(NUMBER)], templates=TEMPLATES)
+    emulator = Emulator(
+        app_secret=APP_SECRET, webhook_url=None, numbers=[emulated(NUMBER)], templates=TEMPLATES
+    )
     async with serve(emulator.app) as emulator_url:
         env = {
             **os.environ,
@@ -55,8 +59,13 @@ async def test_two_workers_stay_under_throughput_and_pair_limits(
         }
         workers = [
             await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "linda", "worker", env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                sys.executable,
+                "-m",
+                "linda",
+                "worker",
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
             )
             for _ in range(2)
         ]

@@ -28,7 +28,9 @@ async def test_times_come_back_aware_utc_and_json_round_trips(db: Database) -> N
     async with db.transaction() as session:
         session.add(
             Contact(
-                phone="+971501234567", tags=["owner", "مالك"], attributes={"unit": 1234, "cluster": "Vardon"},
+                phone="+971501234567",
+                tags=["owner", "مالك"],
+                attributes={"unit": 1234, "cluster": "Vardon"},
                 opted_out_at=when,
             )
         )
@@ -43,15 +45,18 @@ async def test_times_come_back_aware_utc_and_json_round_trips(db: Database) -> N
 async def test_naive_datetimes_are_refused(db: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         async with db.transaction() as session:
-            session.add(Contact(phone="+971501234567", opted_out_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+            session.add(Contact(phone="+971501234567", opted_out_at=datetime(2026, 1, 1)))
 
 
 async def test_failed_transaction_writes_nothing(db: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def crash_after_a_write() -> None:
         async with db.transaction() as session:
             session.add(Contact(phone="+971501234567"))
             await session.flush()
             raise RuntimeError("crash mid-transaction")
+
+    with pytest.raises(RuntimeError):
+        await crash_after_a_write()
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Contact)) == 0
 

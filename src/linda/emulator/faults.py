@@ -22,6 +22,7 @@ TITLES: dict[int, str] = {
     131048: "Spam rate limit hit",
     131049: "This message was not delivered to maintain healthy ecosystem engagement.",
     131051: "Message type unknown",
+    131053: "Media upload error",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
     131057: "Account in maintenance mode",
     131064: "Messaging limit reached",
@@ -37,7 +38,7 @@ def default_http_status(code: int) -> int:
     return HTTP_STATUSES.get(code, 400)
 
 
-@dataclass
+@dataclass(eq=False)
 class GraphFault(Exception):
     """A refusal the Graph API routes turn into Meta's error answer."""
 

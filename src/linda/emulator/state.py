@@ -1,4 +1,4 @@
-"""What the emulator remembers: business numbers, templates, users' windows, limiter buckets, media, records."""
+"""What the emulator remembers: numbers, templates, users' windows, limiter buckets, media, records."""
 
 from __future__ import annotations
 

@@ -36,7 +36,9 @@ class RateStore(Protocol):
         ...
 
 
-def _gcra(tat: float | None, now: float, interval: float, burst: int, max_wait: float) -> tuple[bool, float, float]:
+def _gcra(
+    tat: float | None, now: float, interval: float, burst: int, max_wait: float
+) -> tuple[bool, float, float]:
     """(granted, wait, new theoretical arrival time)."""
     tat = max(tat if tat is not None else now, now)
     wait = max(0.0, tat - (burst - 1) * interval - now)

@@ -59,13 +59,17 @@ async def enqueue(
     The same idempotency key queues once: a second call returns the first row. Raises SendRefused.
     """
     if idempotency_key is not None:
-        existing = await session.scalar(select(OutboxItem).where(OutboxItem.idempotency_key == idempotency_key))
+        existing = await session.scalar(
+            select(OutboxItem).where(OutboxItem.idempotency_key == idempotency_key)
+        )
         if existing is not None:
             return existing
     key = idempotency_key or f"out-{uuid.uuid4().hex}"
     contact = await _recipient(session, to)
     conversation = await session.scalar(
-        select(Conversation).where(Conversation.account_id == account.id, Conversation.contact_id == contact.id)
+        select(Conversation).where(
+            Conversation.account_id == account.id, Conversation.contact_id == contact.id
+        )
     )
     if conversation is None:
         conversation = Conversation(account_id=account.id, contact_id=contact.id)

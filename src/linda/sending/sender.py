@@ -16,8 +16,8 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -127,8 +127,14 @@ class OutboxSender:
             return
         if messages.needs_service_window(body) and not await self._window_open(row):
             if not self.config.fallback_template:
-                await self._fail(row, OutsideServiceWindow(131047, "outside the 24 h customer service window; "
-                                 "only a template can be sent", http_status=0))
+                await self._fail(
+                    row,
+                    OutsideServiceWindow(
+                        131047,
+                        "outside the 24 h customer service window; only a template can be sent",
+                        http_status=0,
+                    ),
+                )
                 return
             body = await self._swap_to_fallback(row, self.config.fallback_template)
         wait = await self.limiter.pair_wait(number.phone_number_id, row.recipient)
@@ -159,7 +165,7 @@ class OutboxSender:
         return body
 
     def _backoff(self, attempt: int, exc: Exception) -> float:
-        ceiling = min(self.config.retry_max_seconds, self.config.retry_base_seconds * 2 ** (attempt - 1))
+        ceiling = min(self.config.retry_max_seconds, self.config.retry_base_seconds * 2.0 ** (attempt - 1))
         delay = ceiling * random.uniform(0.5, 1.0)  # equal jitter: spread retries, keep the back-off
         return max(delay, PAIR_RATE_INTERVAL_SECONDS) if isinstance(exc, PairRateExceeded) else delay
 
@@ -176,9 +182,9 @@ class OutboxSender:
     async def _window_open(self, row: OutboxItem) -> bool:
         async with self.db.read() as session:
             conversation = await session.scalar(
-                select(Conversation).join(Message, Message.conversation_id == Conversation.id).where(
-                    Message.id == row.message_id
-                )
+                select(Conversation)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Message.id == row.message_id)
             )
         return window_open(conversation)
 
@@ -199,8 +205,16 @@ class OutboxSender:
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == row.id)
-                .values(state="sent", wamid=wamid, attempts=row.attempts + 1, finished_at=now,
-                        lease_owner=None, lease_until=None, error_code=None, error_message=None)
+                .values(
+                    state="sent",
+                    wamid=wamid,
+                    attempts=row.attempts + 1,
+                    finished_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    error_code=None,
+                    error_message=None,
+                )
             )
             message = await session.get_one(Message, row.message_id)
             message.wamid, message.sent_at = wamid, now
@@ -210,7 +224,9 @@ class OutboxSender:
                 select(StatusEvent).where(StatusEvent.wamid == wamid).order_by(StatusEvent.timestamp)
             )
             for event in events:
-                apply_status(message, event.status, event.error_code, event.raw.get("errors", [{}])[0].get("title"))
+                apply_status(
+                    message, event.status, event.error_code, event.raw.get("errors", [{}])[0].get("title")
+                )
             if message.conversation_id is not None:
                 conversation = await session.get_one(Conversation, message.conversation_id)
                 conversation.last_outbound_at = now
@@ -219,7 +235,9 @@ class OutboxSender:
         self, row: OutboxItem, delay: float, *, attempted: bool, error: Exception | None = None
     ) -> None:
         values: dict[str, object] = {
-            "due_at": utcnow() + timedelta(seconds=delay), "lease_owner": None, "lease_until": None
+            "due_at": utcnow() + timedelta(seconds=delay),
+            "lease_owner": None,
+            "lease_until": None,
         }
         if attempted:
             values["attempts"] = row.attempts + 1
@@ -235,8 +253,15 @@ class OutboxSender:
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == row.id)
-                .values(state="failed", attempts=row.attempts + 1, error_code=error.code,
-                        error_message=str(error), finished_at=utcnow(), lease_owner=None, lease_until=None)
+                .values(
+                    state="failed",
+                    attempts=row.attempts + 1,
+                    error_code=error.code,
+                    error_message=str(error),
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_until=None,
+                )
             )
             message = await session.get_one(Message, row.message_id)
             message.state, message.error_code, message.error_title = "failed", error.code, title

@@ -36,7 +36,7 @@ Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite rowid aliases need
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[str]: JSONType}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[str]: JSONType}  # noqa: RUF012
 
 
 class Account(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,9 @@ async def insert_if_absent(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
+    assert isinstance(table, Table)
     statement = (
         insert(table).values(**values).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
+    return new_id

@@ -29,3 +29,10 @@ DEFAULT_THROUGHPUT_PER_SECOND: Final = 80
 # future (Meta allows a burst of up to 45 before the pair is throttled for the time it borrowed).
 PAIR_RATE_INTERVAL_SECONDS: Final = 6.0
 PAIR_RATE_BURST: Final = 45
+
+# Template button components are addressed by index "0".."9".
+TEMPLATE_BUTTON_INDEX_MAX: Final = 9
+
+# Largest upload the Graph API accepts, by the top-level part of the MIME type (any other: documents).
+MEDIA_MAX_BYTES: Final = {"image": 5 * 1024 * 1024, "video": 16 * 1024 * 1024, "audio": 16 * 1024 * 1024}
+DOCUMENT_MAX_BYTES: Final = 100 * 1024 * 1024
