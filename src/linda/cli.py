@@ -81,7 +81,8 @@ def _sandbox_database(settings: Settings) -> str:
 
 
 def _serve(settings: Settings) -> None:
-    from linda.app import EMULATOR_PREFIX, create_app
+    from linda.accounts import SANDBOX_ACCOUNT
+    from linda.app import EMULATOR_PREFIX, create_app, sandbox_settings
 
     if missing := settings.missing_secrets():
         console.print(
@@ -89,6 +90,8 @@ def _serve(settings: Settings) -> None:
             "app's dashboard), or run `linda sandbox` to try Linda against the built-in emulator."
         )
         raise typer.Exit(2)
+    if settings.sandbox:
+        settings = sandbox_settings(settings)
 
     base = settings.base_url.rstrip("/")
     console.print(f"[bold]Linda[/] on {base}  (database {settings.database_url})")
@@ -96,17 +99,19 @@ def _serve(settings: Settings) -> None:
     console.print(f"  API docs:         {base}/docs")
     console.print(f"  health:           {base}/health")
     if settings.sandbox:
-        console.print(f"  emulator (Meta):  {base}{EMULATOR_PREFIX}/_emulator/health")
-        console.print(
-            "  say hi as a user: curl -X POST ",
-            soft_wrap=True,
-            end="",
+        account = settings.accounts[0] if settings.accounts else SANDBOX_ACCOUNT
+        say_hi = json.dumps(
+            {"phone_number_id": account.phone_number_id, "message": {"type": "text", "text": {"body": "hi"}}}
         )
-        console.print(
-            ""
-            f"{base}{EMULATOR_PREFIX}/_emulator/users/971501234567/messages -H 'content-type: application/json' "
-            """-d '{"phone_number_id": "100000000000001", "message": {"type": "text", "text": {"body": "hi"}}}'"""
-        )
+        lines = [
+            f"  emulator (Meta):  {base}{EMULATOR_PREFIX}/_emulator/health",
+            "  a user says hi:   curl -X POST -H 'content-type: application/json' "
+            f"{base}{EMULATOR_PREFIX}/_emulator/users/971501234567/messages -d '{say_hi}'",
+            f"  answer the user:  LINDA_DATABASE_URL={settings.database_url} linda send +971501234567 --text 'Hello!'",
+            f"  what Meta saw:    {base}{EMULATOR_PREFIX}/_emulator/requests",
+        ]
+        for line in lines:
+            console.print(line, soft_wrap=True, highlight=False, markup=False)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

@@ -45,9 +45,13 @@ def create_emulator_app(emulator: Emulator) -> FastAPI:
 
 
 def emulator_from_settings(settings: Settings, *, webhook_path: str = "/webhooks/whatsapp") -> Emulator:
-    """An emulator serving the numbers declared in settings and posting webhooks to Linda's public URL."""
+    """An emulator serving the numbers declared in settings and posting webhooks to Linda's public URL.
+
+    It knows Meta's sample template `hello_world` (en_US, no parameters), which every new business account
+    has; add others with `POST /_emulator/templates`.
+    """
     from linda.emulator.emulator import Emulator
-    from linda.emulator.state import EmulatedNumber
+    from linda.emulator.state import EmulatedNumber, Template
 
     numbers = [
         EmulatedNumber(
@@ -63,6 +67,7 @@ def emulator_from_settings(settings: Settings, *, webhook_path: str = "/webhooks
         app_secret=settings.app_secret,
         webhook_url=settings.base_url.rstrip("/") + webhook_path,
         numbers=numbers,
+        templates=[Template("hello_world", "en_US", {})],
         status_delays=settings.emulator_status_delays,
     )
 
