@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import reduce
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from linda.store.message_state import RANK, advance
 
