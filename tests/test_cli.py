@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from linda.cli import app, console
+from linda.cli import app
+from linda.cli.common import console
 from linda.settings import get_settings
 
 runner = CliRunner()
@@ -28,7 +29,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for name in ("serve", "sandbox", "worker", "emulator", "send", "accounts", "inbox", "db", "settings"):
+    for name in ("serve", "worker", "emulator", "send", "accounts", "inbox", "db", "settings"):
         assert name in result.output
 
 
@@ -74,17 +75,21 @@ def test_accounts_add_then_list(env: str) -> None:
 
 def test_send_queues_a_template_and_refuses_a_cold_text(env: str) -> None:
     runner.invoke(app, ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567"])
-    queued = runner.invoke(app, ["send", "+971501234567", "--template", "hello:en_US"])
+    queued = runner.invoke(app, ["send", "--to", "+971501234567", "--template", "hello:en_US"])
     assert queued.exit_code == 0 and "queued message 1 to 971501234567" in queued.output
-    cold = runner.invoke(app, ["send", "+971501234567", "--text", "hi"])
+    cold = runner.invoke(app, ["send", "--to", "+971501234567", "--text", "hi"])
     assert cold.exit_code == 1 and "outside_service_window" in cold.output
-    both = runner.invoke(app, ["send", "+971501234567", "--text", "hi", "--template", "x:en"])
+    both = runner.invoke(app, ["send", "--to", "+971501234567", "--text", "hi", "--template", "x:en"])
     assert both.exit_code != 0 and "exactly one" in both.output
 
 
 def test_send_without_an_account_says_how_to_add_one(env: str) -> None:
-    result = runner.invoke(app, ["send", "+971501234567", "--template", "hello:en_US"])
+    result = runner.invoke(app, ["send", "--to", "+971501234567", "--template", "hello:en_US"])
     assert result.exit_code != 0 and "linda accounts add" in result.output
+    other = runner.invoke(
+        app, ["send", "--to", "+971501234567", "--template", "hello:en_US", "--account", "7"]
+    )
+    assert other.exit_code != 0 and "no account 7" in other.output
 
 
 def test_inbox_status_and_replay(env: str) -> None:
@@ -119,4 +124,54 @@ def test_db_upgrade_and_settings(env: str) -> None:
 
 def test_serve_refuses_meta_with_sandbox_secrets(env: str) -> None:
     result = runner.invoke(app, ["serve"])
-    assert result.exit_code == 2 and "LINDA_APP_SECRET" in result.output and "linda sandbox" in result.output
+    assert result.exit_code == 2 and "LINDA_APP_SECRET" in result.output and "--sandbox" in result.output
+    worker = runner.invoke(app, ["worker"])
+    assert worker.exit_code == 2 and "LINDA_ACCESS_TOKEN" in worker.output
+
+
+def test_empty_secret_is_refused_even_against_an_emulator(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINDA_GRAPH_API_URL", "http://127.0.0.1:8100")
+    monkeypatch.setenv("LINDA_APP_SECRET", "")
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2 and "LINDA_APP_SECRET" in result.output
+
+
+def test_sandbox_refuses_to_listen_beyond_loopback(env: str) -> None:
+    result = runner.invoke(app, ["serve", "--sandbox", "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "no authentication" in result.output
+
+
+async def test_send_wait_and_messages_list_against_a_running_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from tests.conftest import NUMBER
+    from tests.stack import running_stack
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    async with running_stack(url) as stack:
+        monkeypatch.setenv("LINDA_DATABASE_URL", url)
+        monkeypatch.setattr(console, "width", 200)
+        get_settings.cache_clear()
+        await stack.emulator.user_sends(
+            NUMBER.phone_number_id, "971501234567", {"type": "text", "text": {"body": "hi"}}
+        )
+        await stack.inbox_settled()
+        args = ["send", "--to", "+971501234567", "--text", "Hello Ali", "--wait", "--timeout", "20"]
+        delivered = await asyncio.to_thread(runner.invoke, app, args)
+        stack.emulator.mark_not_on_whatsapp("971501234567")
+        failed = await asyncio.to_thread(runner.invoke, app, [*args[:4], "lost", "--wait"])
+        listed = await asyncio.to_thread(runner.invoke, app, ["messages", "list", "--json", "--limit", "5"])
+        table = await asyncio.to_thread(runner.invoke, app, ["messages", "list"])
+    get_settings.cache_clear()
+    assert delivered.exit_code == 0 and "read" in delivered.output
+    assert failed.exit_code == 1 and "failed (131026" in failed.output
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert [(r["direction"], r["text"], r["state"]) for r in rows] == [
+        ("out", "lost", "failed"),
+        ("out", "Hello Ali", "read"),
+        ("in", "hi", "received"),
+    ]
+    assert rows[0]["contact"] == "+971501234567" and rows[1]["wamid"].startswith("wamid.")
+    assert "Hello Ali" in table.output

@@ -32,12 +32,8 @@ async def test_a_user_says_hi_and_gets_an_answer_with_read_ticks(tmp_path: Path)
     db = app.state.db
     async with serve(app, port=port) as url, httpx.AsyncClient(base_url=url) as client:
         said = await client.post(
-            "/emulator/_emulator/users/971501234567/messages",
-            json={
-                "phone_number_id": SANDBOX_ACCOUNT.phone_number_id,
-                "message": {"type": "text", "text": {"body": "hi"}},
-                "profile_name": "Ali",
-            },
+            "/emulator/_emulator/inbound",
+            json={"from": "971501234567", "type": "text", "text": {"body": "hi"}, "profile_name": "Ali"},
         )
         assert said.status_code == 200
 
@@ -56,6 +52,6 @@ async def test_a_user_says_hi_and_gets_an_answer_with_read_ticks(tmp_path: Path)
                 return (await session.get_one(Message, item.message_id)).state == "read"
 
         await eventually(read)
-        sent = (await client.get("/emulator/_emulator/requests")).json()
+        sent = (await client.get("/emulator/_emulator/sent")).json()
     assert account.phone_number_id == SANDBOX_ACCOUNT.phone_number_id
-    assert [r["body"]["text"]["body"] for r in sent if r.get("error_code") is None] == ["Hello Ali"]
+    assert [(s["to"], s["payload"]["text"]["body"]) for s in sent] == [("971501234567", "Hello Ali")]

@@ -24,10 +24,10 @@ async def save_account(db: Database, account: AccountSettings) -> Account:
         if row is None:
             row = Account(phone_number_id=account.phone_number_id)
             session.add(row)
-        row.display_phone_number = account.display_phone_number
-        row.waba_id = account.waba_id
-        row.name = account.name
-        row.access_token = account.access_token
+        row.display_phone_number = account.display_phone_number or row.display_phone_number or ""
+        row.waba_id = account.waba_id or row.waba_id or ""
+        row.name = account.name or row.name or ""
+        row.access_token = account.access_token or row.access_token  # a token set once is kept
         row.throughput_per_second = account.throughput_per_second
     return row
 
@@ -35,8 +35,3 @@ async def save_account(db: Database, account: AccountSettings) -> Account:
 async def list_accounts(db: Database) -> list[Account]:
     async with db.read() as session:
         return list((await session.scalars(select(Account).order_by(Account.id))).all())
-
-
-async def find_account(db: Database, phone_number_id: str) -> Account | None:
-    async with db.read() as session:
-        return await session.scalar(select(Account).where(Account.phone_number_id == phone_number_id))

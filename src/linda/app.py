@@ -24,7 +24,7 @@ def sandbox_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "graph_api_url": settings.base_url.rstrip("/") + EMULATOR_PREFIX,
-            "accounts": settings.accounts or [SANDBOX_ACCOUNT],
+            "accounts": settings.all_accounts() or [SANDBOX_ACCOUNT],
         }
     )
 

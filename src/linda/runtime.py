@@ -68,7 +68,7 @@ class Runtime:
     async def prepare(self) -> None:
         """Migrate the database and merge the accounts declared in settings."""
         await self.db.upgrade()
-        for account in self.settings.accounts:
+        for account in self.settings.all_accounts():
             await save_account(self.db, account)
 
     async def start(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,7 +16,7 @@ class AccountSettings(BaseModel):
     """A business number declared in settings (`LINDA_ACCOUNTS`, a JSON list of these)."""
 
     phone_number_id: str
-    display_phone_number: str
+    display_phone_number: str = ""
     waba_id: str = ""
     access_token: str | None = None
     throughput_per_second: int = DEFAULT_THROUGHPUT_PER_SECOND
@@ -60,6 +61,12 @@ class Settings(BaseSettings):
     verify_token: str = Field(
         "sandbox-verify-token", description="Token Meta echoes in the webhook verification handshake."
     )
+    phone_number_id: str | None = Field(
+        None, description="A default business number (Meta's phone number id), added as an account on start."
+    )
+    display_phone_number: str = Field(
+        "", description="How people dial the LINDA_PHONE_NUMBER_ID number, e.g. +971 4 123 4567."
+    )
     accounts: list[AccountSettings] = Field(
         default_factory=list,
         description="Business numbers, as a JSON list; merged into the database on start.",
@@ -91,6 +98,12 @@ class Settings(BaseSettings):
         "(e.g. follow_up:en_US). Unset: such sends fail with outside_service_window.",
     )
 
+    emulator_webhook_url: str | None = Field(
+        None, description="Emulator: where it posts webhooks (default: this server's /webhooks/whatsapp)."
+    )
+    emulator_throughput: int = Field(
+        DEFAULT_THROUGHPUT_PER_SECOND, description="Emulator: messages per second Meta allows each number."
+    )
     emulator_status_delays: tuple[float, float, float] = Field(
         (0.05, 0.1, 0.2),
         description="Emulator: seconds after an accepted send at which sent, delivered and read are posted.",
@@ -103,26 +116,36 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    def all_accounts(self) -> list[AccountSettings]:
+        """`accounts`, plus the default number of LINDA_PHONE_NUMBER_ID when it is not among them."""
+        accounts = list(self.accounts)
+        if self.phone_number_id and all(a.phone_number_id != self.phone_number_id for a in accounts):
+            accounts.insert(
+                0,
+                AccountSettings(
+                    phone_number_id=self.phone_number_id, display_phone_number=self.display_phone_number
+                ),
+            )
+        return accounts
+
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
 
-    def talks_to_meta(self) -> bool:
-        return not self.sandbox and "graph.facebook.com" in self.graph_api_url
-
-    def missing_secrets(self) -> list[str]:
-        """Settings still at their sandbox values while Linda talks to Meta: starting so would be unsafe."""
-        if not self.talks_to_meta():
-            return []
+    def unsafe_secrets(self) -> list[str]:
+        """Secrets that would let strangers in: empty, or still at their sandbox values outside sandbox mode
+        while Linda talks to a Graph API that is not on this machine (Meta's)."""
         fields = ("access_token", "app_secret", "verify_token")
-        return [
-            f"LINDA_{name.upper()}"
-            for name in fields
-            if getattr(self, name) == type(self).model_fields[name].default
-        ]
+        empty = [name for name in fields if not getattr(self, name)]
+        local = self.sandbox or urlsplit(self.graph_api_url).hostname in ("127.0.0.1", "localhost", "::1")
+        defaults = [] if local else [name for name in fields if getattr(self, name) == _DEFAULTS[name]]
+        return [f"LINDA_{name.upper()}" for name in empty + defaults]
 
     def graph_url(self) -> str:
         return self.graph_api_url.rstrip("/") + "/" + self.graph_api_version
+
+
+_DEFAULTS = {name: field.default for name, field in Settings.model_fields.items()}
 
 
 def describe() -> list[dict[str, Any]]:

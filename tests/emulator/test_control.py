@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -23,23 +25,54 @@ async def test_health(rig: Rig, http: httpx.AsyncClient) -> None:
 
 async def test_user_message_through_the_control_api(rig: Rig, http: httpx.AsyncClient) -> None:
     answer = await http.post(
-        f"{rig.url}/_emulator/users/{USER}/messages",
+        f"{rig.url}/_emulator/inbound",
         json={
-            "phone_number_id": PNID,
-            "message": {"type": "text", "text": {"body": "hi"}},
+            "from": USER,
+            "type": "text",
+            "text": {"body": "hi"},
             "profile_name": "Bo",
+            "context": {"from": "15550001", "id": "wamid.earlier"},
         },
     )
     wamid = answer.json()["id"]
     await rig.emulator.wait_idle()
     value = rig.receiver.calls[0].body["entry"][0]["changes"][0]["value"]
+    assert value["metadata"]["phone_number_id"] == PNID  # the one hosted number
     assert value["messages"][0]["id"] == wamid
+    assert value["messages"][0]["text"] == {"body": "hi"}
+    assert value["messages"][0]["context"]["id"] == "wamid.earlier"
     assert value["contacts"][0]["profile"]["name"] == "Bo"
     unknown = await http.post(
-        f"{rig.url}/_emulator/users/{USER}/messages",
-        json={"phone_number_id": "X", "message": {"type": "text"}},
+        f"{rig.url}/_emulator/inbound", json={"from": USER, "type": "text", "phone_number_id": "X"}
     )
     assert unknown.status_code == 404
+    missing_from = await http.post(f"{rig.url}/_emulator/inbound", json={"type": "text"})
+    assert missing_from.status_code == 422
+
+
+async def test_inbound_needs_a_number_when_several_are_hosted(rig: Rig, http: httpx.AsyncClient) -> None:
+    from linda.emulator import EmulatedNumber
+
+    rig.emulator.add_number(EmulatedNumber("999", "+1 555 0199"))
+    answer = await http.post(
+        f"{rig.url}/_emulator/inbound", json={"from": USER, "type": "text", "text": {"body": "x"}}
+    )
+    assert answer.status_code == 422 and "phone_number_id" in answer.text
+
+
+async def test_sent_and_errors_lists(rig: Rig, http: httpx.AsyncClient) -> None:
+    from linda.whatsapp import messages
+
+    rig.emulator.open_window(PNID, USER)
+    await rig.client.send(PNID, messages.request_body(USER, messages.text("hello")))
+    rig.emulator.mark_not_on_whatsapp("971509999999")
+    with contextlib.suppress(Exception):
+        await rig.client.send(PNID, messages.request_body("971509999999", messages.text("lost")))
+    sent = (await http.get(f"{rig.url}/_emulator/sent")).json()
+    errors = (await http.get(f"{rig.url}/_emulator/errors")).json()
+    assert [(s["to"], s["type"], s["payload"]["text"]["body"]) for s in sent] == [(USER, "text", "hello")]
+    assert sent[0]["wamid"].startswith("wamid.")
+    assert [(e["to"], e["error_code"]) for e in errors] == [("971509999999", 131026)]
 
 
 async def test_raw_webhook_through_the_control_api(rig: Rig, http: httpx.AsyncClient) -> None:

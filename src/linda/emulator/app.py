@@ -50,6 +50,7 @@ def emulator_from_settings(settings: Settings, *, webhook_path: str = "/webhooks
     It knows Meta's sample template `hello_world` (en_US, no parameters), which every new business account
     has; add others with `POST /_emulator/templates`.
     """
+    from linda.accounts import SANDBOX_ACCOUNT
     from linda.emulator.emulator import Emulator
     from linda.emulator.state import EmulatedNumber, Template
 
@@ -59,13 +60,13 @@ def emulator_from_settings(settings: Settings, *, webhook_path: str = "/webhooks
             display_phone_number=account.display_phone_number,
             waba_id=account.waba_id or "WABA1",
             access_token=account.access_token or settings.access_token,
-            throughput_per_second=account.throughput_per_second,
+            throughput_per_second=settings.emulator_throughput,
         )
-        for account in settings.accounts
+        for account in settings.all_accounts() or [SANDBOX_ACCOUNT]
     ]
     return Emulator(
         app_secret=settings.app_secret,
-        webhook_url=settings.base_url.rstrip("/") + webhook_path,
+        webhook_url=settings.emulator_webhook_url or settings.base_url.rstrip("/") + webhook_path,
         numbers=numbers,
         templates=[Template("hello_world", "en_US", {})],
         status_delays=settings.emulator_status_delays,

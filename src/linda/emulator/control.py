@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from linda.emulator.state import Template
 
@@ -17,12 +17,18 @@ if TYPE_CHECKING:
     from linda.emulator.emulator import Emulator
 
 
-class UserMessage(BaseModel):
-    phone_number_id: str
-    message: dict[str, Any]
+class Inbound(BaseModel):
+    """A message item as Meta sends it (`from`, `type`, the type's object, optional `context`); Meta's id and
+    timestamp are added. `phone_number_id` may be left out when the emulator hosts one number."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    type: str
+    phone_number_id: str | None = None
     profile_name: str = "Test User"
-    context_id: str | None = None
     user_id: str | None = None
+    context: dict[str, Any] | None = None
 
 
 class TemplateIn(BaseModel):
@@ -56,19 +62,56 @@ def control_router(emulator: Emulator) -> APIRouter:
             "webhooks_running": emulator.emitter.running,
         }
 
-    @router.post("/users/{wa_id}/messages")
-    async def user_sends(wa_id: str, sent: UserMessage) -> dict[str, str]:
-        if sent.phone_number_id not in emulator.numbers:
-            raise HTTPException(404, f"unknown phone_number_id {sent.phone_number_id!r}")
+    @router.post("/inbound")
+    async def inbound(sent: Inbound) -> dict[str, str]:
+        number = sent.phone_number_id
+        if number is None:
+            if len(emulator.numbers) != 1:
+                raise HTTPException(422, "phone_number_id is required: this emulator hosts several numbers")
+            [number] = emulator.numbers
+        if number not in emulator.numbers:
+            raise HTTPException(404, f"unknown phone_number_id {number!r}")
+        message = {"type": sent.type, **(sent.model_extra or {})}
         wamid = await emulator.user_sends(
-            sent.phone_number_id,
-            wa_id,
-            sent.message,
+            number,
+            sent.from_,
+            message,
             profile_name=sent.profile_name,
-            context_id=sent.context_id,
+            context_id=(sent.context or {}).get("id"),
             user_id=sent.user_id,
         )
         return {"id": wamid}
+
+    @router.get("/sent")
+    async def sent() -> list[dict[str, Any]]:
+        """What the business sent and the emulator accepted, in order."""
+        return [
+            {
+                "to": r.to,
+                "type": r.body.get("type"),
+                "payload": r.body,
+                "wamid": r.wamid,
+                "time": r.time,
+                "phone_number_id": r.phone_number_id,
+            }
+            for r in emulator.sent_messages()
+        ]
+
+    @router.get("/errors")
+    async def errors() -> list[dict[str, Any]]:
+        """Every request the emulator rejected, with Meta's error code."""
+        return [
+            {
+                "time": r.time,
+                "path": r.path,
+                "to": r.to,
+                "error_code": r.error_code,
+                "status": r.status,
+                "payload": r.body,
+            }
+            for r in emulator.requests
+            if r.error_code is not None
+        ]
 
     @router.post("/webhooks")
     async def post_webhook(payload: dict[str, Any]) -> dict[str, bool]:

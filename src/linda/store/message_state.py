@@ -8,6 +8,7 @@ from __future__ import annotations
 
 RANK = {"queued": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5}
 PROVES_DELIVERY = frozenset({"delivered", "read", "played"})
+FINAL = frozenset({"read", "played", "failed"})  # nothing later is expected
 
 
 def advance(current: str, status: str) -> str:
