@@ -26,7 +26,7 @@ class MessageView:
     created_at: datetime
 
 
-def _messages() -> Select[tuple[Message, str, str | None]]:
+def _messages() -> Select[Message, str, str]:
     contact = func.coalesce(Contact.phone, Contact.wa_id, Contact.user_id)
     return (
         select(Message, Account.phone_number_id, contact)
@@ -39,13 +39,13 @@ async def recent_messages(db: Database, limit: int = 20) -> list[MessageView]:
     """The newest messages first, with the contact's phone (or wa_id, or user id)."""
     async with db.read() as session:
         rows = (await session.execute(_messages().order_by(Message.id.desc()).limit(limit))).all()
-    return [_view(*row) for row in rows]
+    return [_view(*row.tuple()) for row in rows]
 
 
 async def message_view(db: Database, message_id: int) -> MessageView:
     async with db.read() as session:
         row = (await session.execute(_messages().where(Message.id == message_id))).one()
-    return _view(*row)
+    return _view(*row.tuple())
 
 
 def _view(message: Message, account: str, contact: str | None) -> MessageView:
