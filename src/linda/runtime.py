@@ -38,15 +38,6 @@ class Runtime:
         self.client = GraphClient(
             settings.graph_url(), settings.access_token, timeout=settings.graph_api_timeout_seconds
         )
-        self.inbox = InboxProcessor(
-            db,
-            hooks=hooks,
-            batch_size=settings.inbox_batch_size,
-            lease_seconds=settings.lease_seconds,
-            max_attempts=settings.inbox_max_attempts,
-            poll_seconds=settings.inbox_poll_seconds,
-            retry_base_seconds=settings.retry_base_seconds,
-        )
         self.sender = OutboxSender(
             db,
             self.client,
@@ -60,7 +51,18 @@ class Runtime:
                 poll_seconds=settings.outbox_poll_seconds,
                 fallback_template=settings.fallback_template,
                 access_token=settings.access_token,
+                stop_grace_seconds=settings.graph_api_timeout_seconds + 5,
             ),
+        )
+        self.inbox = InboxProcessor(
+            db,
+            hooks=hooks,
+            batch_size=settings.inbox_batch_size,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.inbox_max_attempts,
+            poll_seconds=settings.inbox_poll_seconds,
+            retry_base_seconds=settings.retry_base_seconds,
+            on_processed=self.sender.wakeup.set,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -82,7 +84,7 @@ class Runtime:
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, timeout=self.settings.graph_api_timeout_seconds + 5)
+                await asyncio.wait_for(task, timeout=self.settings.graph_api_timeout_seconds + 10)
         self._tasks = []
         await self.client.aclose()
         if self.redis is not None:

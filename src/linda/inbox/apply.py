@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.contacts.phones import InvalidPhone, to_e164
 from linda.store import message_state
+from linda.store.locks import lock_names
 from linda.store.models import Account, Contact, Conversation, Message, StatusEvent
+from linda.store.types import utcnow
 from linda.store.upsert import insert_if_absent
 from linda.whatsapp.limits import SERVICE_WINDOW_SECONDS
 from linda.whatsapp.webhook import Change, InboundMessage, StatusUpdate
@@ -58,6 +61,8 @@ async def apply_change(
         applied.messages += 1
         for hook in hooks:
             await hook(received)
+    # Status application and the sender's recording of a wamid exclude each other per wamid (see sender).
+    await lock_names(session, [wamid_lock(status.id) for status in change.statuses])
     for status in change.statuses:
         if await _store_status(session, status):
             applied.statuses += 1
@@ -102,23 +107,52 @@ async def _store_message(
 async def upsert_contact(
     session: AsyncSession, wa_id: str | None, user_id: str | None, profile_name: str | None
 ) -> Contact:
-    """The contact a sender is, found by user_id or wa_id, created on first contact, refreshed from its profile."""
+    """The contact a sender is, found by user_id or wa_id, created on first contact, refreshed from its profile.
+
+    Safe against another process creating the same contact at the same moment: the insert yields to it.
+    """
+    contact = await _find_contact(session, wa_id, user_id)
+    if contact is None:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "wa_id": wa_id,
+            "user_id": user_id,
+            "phone": _phone_of(wa_id),
+            "name": profile_name,
+            "tags": [],
+            "attributes": {},
+            "opted_out": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await insert_if_absent(session, Contact, values)
+        contact = await _find_contact(session, wa_id, user_id)
+        if contact is None:  # the phone was taken by a contact with another wa_id: keep this one without it
+            await insert_if_absent(session, Contact, {**values, "phone": None})
+            contact = await _find_contact(session, wa_id, user_id)
+        assert contact is not None
+        return contact
+    # Learn identifiers this contact lacks, unless another contact already holds them (merging is explicit).
+    for column, value in (("user_id", user_id), ("wa_id", wa_id), ("phone", _phone_of(wa_id))):
+        if value and getattr(contact, column) is None and not await _held(session, column, value):
+            setattr(contact, column, value)
+    if profile_name and contact.name != profile_name:
+        contact.name = profile_name
+    await session.flush()
+    return contact
+
+
+async def _find_contact(session: AsyncSession, wa_id: str | None, user_id: str | None) -> Contact | None:
     contact = None
     if user_id:
         contact = await session.scalar(select(Contact).where(Contact.user_id == user_id))
     if contact is None and wa_id:
         contact = await session.scalar(select(Contact).where(Contact.wa_id == wa_id))
-    if contact is None:
-        contact = Contact(wa_id=wa_id, user_id=user_id, phone=_phone_of(wa_id), name=profile_name)
-        session.add(contact)
-    else:
-        contact.user_id = contact.user_id or user_id
-        contact.wa_id = contact.wa_id or wa_id
-        contact.phone = contact.phone or _phone_of(wa_id)
-        if profile_name and contact.name != profile_name:
-            contact.name = profile_name
-    await session.flush()
     return contact
+
+
+async def _held(session: AsyncSession, column: str, value: str) -> bool:
+    return await session.scalar(select(Contact.id).where(getattr(Contact, column) == value)) is not None
 
 
 def _phone_of(wa_id: str | None) -> str | None:
@@ -130,25 +164,45 @@ def _phone_of(wa_id: str | None) -> str | None:
         return None  # some wa_ids are not dialable numbers; the contact is still known by its wa_id
 
 
+async def conversation_of(session: AsyncSession, account_id: int, contact_id: int) -> Conversation:
+    """The conversation of a contact with a number, created if needed (safe against concurrent creation)."""
+    where = (Conversation.account_id == account_id) & (Conversation.contact_id == contact_id)
+    conversation = await session.scalar(select(Conversation).where(where))
+    if conversation is None:
+        await insert_if_absent(
+            session,
+            Conversation,
+            {"account_id": account_id, "contact_id": contact_id, "created_at": utcnow()},
+            unique=["account_id", "contact_id"],
+        )
+        conversation = (await session.scalars(select(Conversation).where(where))).one()
+    return conversation
+
+
 async def open_window(
     session: AsyncSession, account: Account, contact: Contact, inbound_at: datetime
 ) -> Conversation:
-    """Open or extend the 24 h customer service window from the user's message time."""
-    conversation = await session.scalar(
-        select(Conversation).where(
-            Conversation.account_id == account.id, Conversation.contact_id == contact.id
-        )
-    )
-    if conversation is None:
-        conversation = Conversation(account_id=account.id, contact_id=contact.id)
-        session.add(conversation)
+    """Open or extend the 24 h customer service window from the user's message time.
+
+    One UPDATE that only moves times forward, so concurrent messages never shorten the window.
+    """
+    conversation = await conversation_of(session, account.id, contact.id)
     expires = inbound_at + timedelta(seconds=SERVICE_WINDOW_SECONDS)
-    if conversation.window_expires_at is None or expires > conversation.window_expires_at:
-        conversation.window_expires_at = expires
-    if conversation.last_inbound_at is None or inbound_at > conversation.last_inbound_at:
-        conversation.last_inbound_at = inbound_at
-    await session.flush()
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id)
+        .values(
+            window_expires_at=_later(Conversation.window_expires_at, expires),
+            last_inbound_at=_later(Conversation.last_inbound_at, inbound_at),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(conversation)
     return conversation
+
+
+def _later(column: Any, value: datetime) -> Any:
+    return case((column.is_(None) | (column < value), value), else_=column)
 
 
 async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
@@ -174,6 +228,10 @@ async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
         error = status.errors[0] if status.errors else None
         apply_status(message, status.status, error.code if error else None, error.title if error else None)
     return True
+
+
+def wamid_lock(wamid: str) -> str:
+    return f"wamid:{wamid}"
 
 
 def apply_status(

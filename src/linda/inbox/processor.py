@@ -12,13 +12,14 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.inbox.apply import Applied, MessageHook, apply_change
+from linda.pacing import backoff, idle
 from linda.store.db import Database
 from linda.store.leases import claim
 from linda.store.models import Account, InboxItem
@@ -26,10 +27,15 @@ from linda.store.types import utcnow
 from linda.whatsapp.webhook import WebhookPayloadError, parse_webhook
 
 log = logging.getLogger(__name__)
+MAX_RETRY_SECONDS = 300.0
 
 
 class PermanentInboxError(Exception):
     """A body that no retry can fix as it is (not JSON, not a webhook); it goes straight to dead letters."""
+
+
+class LostLease(Exception):
+    """Another process holds the row now."""
 
 
 class UnknownNumber(Exception):
@@ -51,6 +57,7 @@ class InboxProcessor:
         max_attempts: int = 5,
         poll_seconds: float = 0.2,
         retry_base_seconds: float = 1.0,
+        on_processed: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.hooks = list(hooks)
@@ -59,6 +66,7 @@ class InboxProcessor:
         self.max_attempts = max_attempts
         self.poll_seconds = poll_seconds
         self.retry_base_seconds = retry_base_seconds
+        self.on_processed = on_processed  # e.g. wake the senders: hooks may have queued replies
         self.owner = f"inbox-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.wakeup = asyncio.Event()
 
@@ -66,24 +74,25 @@ class InboxProcessor:
         """Process until `stop` is set; `wakeup` (set by the webhook endpoint) skips the poll wait."""
         while not stop.is_set():
             try:
-                done = await self.run_once()
+                done = await self.run_once(stop)
             except Exception:  # the database may be briefly unreachable: log and try again
                 log.exception("inbox round failed")
                 done = 0
             if done == 0:
-                self.wakeup.clear()
-                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
-                await asyncio.wait(waiters, timeout=self.poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-                for waiter in waiters:
-                    waiter.cancel()
+                await idle(stop, self.wakeup, self.poll_seconds)
 
-    async def run_once(self) -> int:
-        """Claim one batch and process it; the number of rows handled."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Claim one batch and process it, in order of arrival; the number of rows claimed. When `stop` is set
+        midway, the rest of the batch is released at once for other processes."""
         async with self.db.transaction() as session:
             rows = await claim(
                 session, InboxItem, owner=self.owner, limit=self.batch_size, lease_seconds=self.lease_seconds
             )
-        for row in sorted(rows, key=lambda r: r.id):
+        rows.sort(key=lambda r: r.id)
+        for index, row in enumerate(rows):
+            if stop is not None and stop.is_set():
+                await self._release(rows[index:])
+                break
             await self.process(row)
         return len(rows)
 
@@ -98,13 +107,23 @@ class InboxProcessor:
         try:
             async with self.db.transaction() as session:
                 applied = await self._apply(session, row.body)
-                await session.execute(
+                marked = await session.execute(
                     update(InboxItem)
-                    .where(InboxItem.id == row.id, InboxItem.lease_owner == self.owner)
+                    .where(
+                        InboxItem.id == row.id,
+                        InboxItem.lease_owner == self.owner,
+                        InboxItem.state == "pending",
+                    )
                     .values(state="done", processed_at=utcnow(), lease_owner=None, lease_until=None)
                 )
+                if marked.rowcount != 1:  # type: ignore[attr-defined]
+                    raise LostLease(row.id)  # another process took the row: undo, it applies it itself
             for reason in applied.unparsed:
                 log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
+            if applied.messages and self.on_processed is not None:
+                self.on_processed()
+        except LostLease:
+            log.info("inbox %s: lease lost to another process; left to it", row.id)
         except Exception as exc:
             await self._failed(row, exc)
 
@@ -130,15 +149,25 @@ class InboxProcessor:
             total.unparsed += applied.unparsed
         return total
 
+    async def _release(self, rows: list[InboxItem]) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(InboxItem)
+                .where(InboxItem.id.in_([row.id for row in rows]), InboxItem.lease_owner == self.owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
     async def _failed(self, row: InboxItem, exc: Exception) -> None:
         attempts = row.attempts + 1
         dead = isinstance(exc, PermanentInboxError) or attempts >= self.max_attempts
         log.warning("inbox %s failed (attempt %s%s): %s", row.id, attempts, ", dead" if dead else "", exc)
-        retry_at = utcnow() + timedelta(seconds=self.retry_base_seconds * 2 ** (attempts - 1))
+        retry_at = utcnow() + timedelta(seconds=backoff(attempts, self.retry_base_seconds, MAX_RETRY_SECONDS))
         async with self.db.transaction() as session:
             await session.execute(
                 update(InboxItem)
-                .where(InboxItem.id == row.id)
+                .where(
+                    InboxItem.id == row.id, InboxItem.lease_owner == self.owner, InboxItem.state == "pending"
+                )
                 .values(
                     attempts=attempts,
                     last_error=f"{type(exc).__name__}: {exc}",

@@ -61,17 +61,19 @@ class MemoryRates:
 
 _GCRA_SCRIPT = """
 local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval, burst, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local wait = tat - (burst - 1) * interval - now
 if wait < 0 then wait = 0 end
-if wait > max_wait then return {0, tostring(wait)} end
+if wait > max_wait then return {0, wait} end
 local new_tat = tat + interval
-redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil((new_tat - now) * 1000) + 1000)
-return {1, tostring(wait)}
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
+return {1, wait}
 """
+# Times in the script are integer microseconds (Redis's clock), exact in Lua's doubles and in replies.
+_US = 1_000_000
 
 
 class RedisRates:
@@ -81,9 +83,11 @@ class RedisRates:
         self._script = redis.register_script(_GCRA_SCRIPT)
 
     async def reserve(self, key: str, interval: float, burst: int, max_wait: float) -> Reservation:
-        limit = max_wait if math.isfinite(max_wait) else 1e9
-        granted, wait = await self._script(keys=[self.prefix + key], args=[interval, burst, limit])
-        return Reservation(bool(granted), float(wait))
+        limit = round(max_wait * _US) if math.isfinite(max_wait) else 10**15
+        granted, wait = await self._script(
+            keys=[self.prefix + key], args=[round(interval * _US), burst, limit]
+        )
+        return Reservation(bool(granted), int(wait) / _US)
 
 
 class SendLimiter:
@@ -97,12 +101,17 @@ class SendLimiter:
         )
         return 0.0 if reservation.granted else reservation.wait
 
-    async def throughput_slot(self, phone_number_id: str, per_second: int) -> float:
-        """Wait for the number's next send slot; returns the seconds waited."""
+    async def throughput_slot(
+        self, phone_number_id: str, per_second: int, max_wait: float = math.inf
+    ) -> float | None:
+        """Wait for the number's next send slot and return the seconds waited; None (nothing reserved) when
+        the slot is more than `max_wait` away, so the caller can put the row back instead of holding it."""
         rate = max(1.0, per_second * THROUGHPUT_SHARE)
         reservation = await self.rates.reserve(
-            f"number:{phone_number_id}", 1.0 / rate, max(1, int(rate) // 10), max_wait=math.inf
+            f"number:{phone_number_id}", 1.0 / rate, max(1, int(rate) // 10), max_wait=max_wait
         )
+        if not reservation.granted:
+            return None
         if reservation.wait > 0:
             await asyncio.sleep(reservation.wait)
         return reservation.wait

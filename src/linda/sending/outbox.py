@@ -1,5 +1,5 @@
-"""Queueing a message: validated, checked against opt-out and the 24 h window, written as a message row and
-an outbox row in the caller's transaction (so a bot reply commits with the inbound message that caused it)."""
+"""Queueing a message: validated, checked against the 24 h window, written as a message row and an outbox row
+in the caller's transaction (so a bot reply commits with the inbound message that caused it)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.contacts.phones import InvalidPhone, to_e164, wa_id_of
-from linda.inbox.apply import Received
+from linda.inbox.apply import Received, conversation_of
 from linda.store.models import Account, Contact, Conversation, Message, OutboxItem
 from linda.store.types import utcnow
+from linda.store.upsert import insert_if_absent
 from linda.whatsapp import messages
 from linda.whatsapp.errors import MessageValidationError
 
@@ -66,15 +67,7 @@ async def enqueue(
             return existing
     key = idempotency_key or f"out-{uuid.uuid4().hex}"
     contact = await _recipient(session, to)
-    conversation = await session.scalar(
-        select(Conversation).where(
-            Conversation.account_id == account.id, Conversation.contact_id == contact.id
-        )
-    )
-    if conversation is None:
-        conversation = Conversation(account_id=account.id, contact_id=contact.id)
-        session.add(conversation)
-        await session.flush()
+    conversation = await conversation_of(session, account.id, contact.id)
     if messages.needs_service_window(message) and not window_open(conversation):
         if not fallback_template:
             raise SendRefused(
@@ -145,13 +138,31 @@ async def _recipient(session: AsyncSession, to: str) -> Contact:
         if known is None:
             raise SendRefused("invalid_phone", str(exc), "to") from exc
         return known
+    contact = await _contact_with_phone(session, phone)
+    if contact is None:
+        now = utcnow()
+        values = {
+            "phone": phone,
+            "wa_id": wa_id_of(phone),
+            "tags": [],
+            "attributes": {},
+            "opted_out": False,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await insert_if_absent(
+            session, Contact, values
+        )  # yields to a concurrent creation of the same contact
+        contact = await _contact_with_phone(session, phone)
+    if contact is None:
+        raise SendRefused("invalid_phone", f"{phone} belongs to two contacts; merge them first", "to")
+    return contact
+
+
+async def _contact_with_phone(session: AsyncSession, phone: str) -> Contact | None:
     contact = await session.scalar(select(Contact).where(Contact.phone == phone))
     if contact is None:
         contact = await session.scalar(select(Contact).where(Contact.wa_id == wa_id_of(phone)))
-    if contact is None:
-        contact = Contact(phone=phone, wa_id=wa_id_of(phone))
-        session.add(contact)
-        await session.flush()
     return contact
 
 

@@ -1,9 +1,12 @@
 """Outbox senders: claim due rows (replies before campaigns), pass the limiter, call the Graph API, record.
 
-Retryable failures (rate limits, 5xx, timeouts) come back later with exponential back-off and jitter;
-permanent ones are recorded with Meta's code and message. Every send carries its idempotency key as
-`biz_opaque_callback_data`, which Meta echoes in status webhooks: after a timeout that may have reached Meta,
-the retry first looks for a status carrying that key, and records the send instead of sending it twice.
+Each send first re-asserts its lease and counts the attempt in one conditional UPDATE, so a row whose lease
+passed to another worker is never sent by both. Retryable failures (rate limits, 5xx, timeouts) come back
+later with exponential back-off and jitter; permanent ones are recorded with Meta's code and message.
+
+Every send carries its idempotency key as `biz_opaque_callback_data`, which Meta echoes in status webhooks.
+A row with an earlier attempt (a timeout, a crash mid-send) first looks for a status carrying that key and,
+when one came, records the send instead of repeating it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,11 +23,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from linda.inbox.apply import apply_status
+from linda.inbox.apply import apply_status, wamid_lock
+from linda.pacing import backoff, idle
 from linda.sending.limiter import SendLimiter
 from linda.sending.outbox import fallback_message, window_open
 from linda.store.db import Database
 from linda.store.leases import claim
+from linda.store.locks import lock_names
 from linda.store.models import Account, Conversation, Message, OutboxItem, StatusEvent
 from linda.store.types import utcnow
 from linda.whatsapp import messages
@@ -34,6 +38,10 @@ from linda.whatsapp.errors import GraphAPIError, OutsideServiceWindow, PairRateE
 from linda.whatsapp.limits import PAIR_RATE_INTERVAL_SECONDS
 
 log = logging.getLogger(__name__)
+
+# A timeout may hide a send that reached Meta: wait this long before retrying it, so its status webhook
+# (carrying our key) has time to arrive and prove it.
+MAYBE_SENT_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class SenderConfig:
     poll_seconds: float = 0.1
     fallback_template: str | None = None
     access_token: str = ""
+    stop_grace_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,10 @@ class _Number:
     phone_number_id: str
     throughput_per_second: int
     access_token: str | None
+
+
+class LostLease(Exception):
+    """Another worker holds the row now; this one leaves it alone."""
 
 
 class OutboxSender:
@@ -66,8 +79,9 @@ class OutboxSender:
         self._numbers: dict[int, tuple[float, _Number]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and send until `stop` is set; rows claimed but not started are released for others."""
-        queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=self.config.concurrency * 2)
+        """Claim and send until `stop` is set. Then rows claimed but not started are released for others,
+        and sends in flight finish (up to `stop_grace_seconds`)."""
+        queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=self.config.concurrency * 2)
         workers = [asyncio.create_task(self._work(queue)) for _ in range(self.config.concurrency)]
         try:
             while not stop.is_set():
@@ -76,28 +90,24 @@ class OutboxSender:
                 for row in rows:
                     queue.put_nowait(row)
                 if not rows:
-                    await self._idle(stop, self.config.poll_seconds if room else 0.01)
+                    await idle(stop, self.wakeup, self.config.poll_seconds if room else 0.01)
         finally:
-            for worker in workers:
+            waiting = [queue.get_nowait() for _ in range(queue.qsize())]
+            await self._release([row for row in waiting if row is not None])
+            for _ in workers:
+                queue.put_nowait(None)
+            _, unfinished = await asyncio.wait(workers, timeout=self.config.stop_grace_seconds)
+            for worker in unfinished:
                 worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            await self._release([queue.get_nowait() for _ in range(queue.qsize())])
 
     async def drain(self) -> int:
-        """Send everything due now, one row at a time (tests and `linda outbox send`); rows handled."""
+        """Send everything due now, one row at a time (tests and tools); rows handled."""
         handled = 0
         while rows := await self._claim(self.config.concurrency):
             for row in rows:
-                await self.send(row)
+                await self._send_logged(row)
             handled += len(rows)
         return handled
-
-    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
-        self.wakeup.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wakeup.wait())]
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
 
     async def _claim(self, limit: int) -> list[OutboxItem]:
         async with self.db.transaction() as session:
@@ -112,47 +122,105 @@ class OutboxSender:
             )
         return sorted(rows, key=lambda row: (-row.priority, row.due_at, row.id))
 
-    async def _work(self, queue: asyncio.Queue[OutboxItem]) -> None:
-        while True:
-            row = await queue.get()
-            try:
-                await self.send(row)
-            except Exception:  # a bug or a lost database: the lease runs out and the row is tried again
-                log.exception("outbox %s: send failed unexpectedly", row.id)
+    async def _work(self, queue: asyncio.Queue[OutboxItem | None]) -> None:
+        while (row := await queue.get()) is not None:
+            await self._send_logged(row)
+
+    async def _send_logged(self, row: OutboxItem) -> None:
+        try:
+            await self.send(row)
+        except LostLease:
+            log.info("outbox %s: lease lost to another worker; leaving it", row.id)
+        except Exception as exc:  # a bug or a lost database: count it, retry later, give up in the end
+            log.exception("outbox %s: send failed unexpectedly", row.id)
+            with contextlib.suppress(Exception):
+                error = GraphAPIError(0, f"unexpected {type(exc).__name__}: {exc}")
+                await self._retry_or_fail(row, error, retryable=True, count=True)
 
     async def send(self, row: OutboxItem) -> None:
         number = await self._number(row.account_id)
-        body = row.body
         if row.attempts and await self._already_sent(row):
             return
+        body = row.body
         if messages.needs_service_window(body) and not await self._window_open(row):
             if not self.config.fallback_template:
                 await self._fail(
                     row,
                     OutsideServiceWindow(
-                        131047,
-                        "outside the 24 h customer service window; only a template can be sent",
-                        http_status=0,
+                        131047, "outside the 24 h customer service window; only a template can be sent"
                     ),
                 )
                 return
             body = await self._swap_to_fallback(row, self.config.fallback_template)
         wait = await self.limiter.pair_wait(number.phone_number_id, row.recipient)
         if wait > 0:
-            await self._reschedule(row, wait, attempted=False)
+            await self._reschedule(row, wait)
             return
-        await self.limiter.throughput_slot(number.phone_number_id, number.throughput_per_second)
+        slot_cap = min(5.0, self.config.lease_seconds / 3)
+        waited = await self.limiter.throughput_slot(
+            number.phone_number_id, number.throughput_per_second, slot_cap
+        )
+        if waited is None:
+            await self._reschedule(row, slot_cap)
+            return
+        attempt = await self._begin_attempt(row)
         try:
             result = await self.client.send(
                 number.phone_number_id, body, access_token=number.access_token or self.config.access_token
             )
-        except (GraphAPIError, TransportError) as exc:
-            if exc.is_retryable and row.attempts + 1 < self.config.max_attempts:
-                await self._reschedule(row, self._backoff(row.attempts + 1, exc), attempted=True, error=exc)
+        except OutsideServiceWindow as exc:
+            if self.config.fallback_template and messages.needs_service_window(body):
+                await self._swap_to_fallback(row, self.config.fallback_template)
+                await self._reschedule(row, 0.0)
             else:
                 await self._fail(row, exc)
             return
+        except (GraphAPIError, TransportError) as exc:
+            await self._retry_or_fail(row, exc, retryable=exc.is_retryable, attempt=attempt)
+            return
         await self._succeed(row, result.wamid)
+
+    async def _begin_attempt(self, row: OutboxItem) -> int:
+        """Re-assert the lease for the whole call and count the attempt; LostLease if another worker has it."""
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == row.id,
+                    OutboxItem.lease_owner == self.owner,
+                    OutboxItem.state == "pending",
+                )
+                .values(
+                    attempts=OutboxItem.attempts + 1,
+                    lease_until=utcnow() + timedelta(seconds=self.config.lease_seconds),
+                )
+                .returning(OutboxItem.attempts)
+            )
+            attempts = result.scalar_one_or_none()
+        if attempts is None:
+            raise LostLease(row.id)
+        return int(attempts)
+
+    async def _retry_or_fail(
+        self,
+        row: OutboxItem,
+        error: GraphAPIError | TransportError,
+        *,
+        retryable: bool,
+        attempt: int | None = None,
+        count: bool = False,
+    ) -> None:
+        """Retry later with back-off, or fail for good. `count`: this attempt is not counted yet."""
+        attempt = attempt if attempt is not None else row.attempts + 1
+        if not retryable or attempt >= self.config.max_attempts:
+            await self._fail(row, error)
+            return
+        delay = backoff(attempt, self.config.retry_base_seconds, self.config.retry_max_seconds)
+        if isinstance(error, PairRateExceeded):
+            delay = max(delay, PAIR_RATE_INTERVAL_SECONDS)
+        if isinstance(error, TransportError) and error.maybe_sent:
+            delay = max(delay, MAYBE_SENT_RETRY_SECONDS)
+        await self._reschedule(row, delay, error=error, attempts=attempt if count else None)
 
     async def _swap_to_fallback(self, row: OutboxItem, spec: str) -> dict[str, Any]:
         """The window closed while the message waited: send the configured template instead, and say so."""
@@ -163,11 +231,6 @@ class OutboxSender:
             stored = await session.get_one(Message, row.message_id)
             stored.type, stored.payload = "template", {**message, "replaces": stored.payload}
         return body
-
-    def _backoff(self, attempt: int, exc: Exception) -> float:
-        ceiling = min(self.config.retry_max_seconds, self.config.retry_base_seconds * 2.0 ** (attempt - 1))
-        delay = ceiling * random.uniform(0.5, 1.0)  # equal jitter: spread retries, keep the back-off
-        return max(delay, PAIR_RATE_INTERVAL_SECONDS) if isinstance(exc, PairRateExceeded) else delay
 
     async def _number(self, account_id: int) -> _Number:
         cached = self._numbers.get(account_id)
@@ -181,11 +244,8 @@ class OutboxSender:
 
     async def _window_open(self, row: OutboxItem) -> bool:
         async with self.db.read() as session:
-            conversation = await session.scalar(
-                select(Conversation)
-                .join(Message, Message.conversation_id == Conversation.id)
-                .where(Message.id == row.message_id)
-            )
+            message = await session.get_one(Message, row.message_id)
+            conversation = await session.get(Conversation, message.conversation_id or 0)
         return window_open(conversation)
 
     async def _already_sent(self, row: OutboxItem) -> bool:
@@ -200,17 +260,17 @@ class OutboxSender:
         return True
 
     async def _succeed(self, row: OutboxItem, wamid: str) -> None:
+        """Record the send (even if the lease ran out meanwhile: the message did leave)."""
         now = utcnow()
         async with self.db.transaction() as session:
+            await lock_names(session, [wamid_lock(wamid)])  # against the inbox applying this wamid's statuses
             await session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == row.id)
                 .values(
                     state="sent",
                     wamid=wamid,
-                    attempts=row.attempts + 1,
                     finished_at=now,
-                    lease_owner=None,
                     lease_until=None,
                     error_code=None,
                     error_message=None,
@@ -224,48 +284,62 @@ class OutboxSender:
                 select(StatusEvent).where(StatusEvent.wamid == wamid).order_by(StatusEvent.timestamp)
             )
             for event in events:
-                apply_status(
-                    message, event.status, event.error_code, event.raw.get("errors", [{}])[0].get("title")
-                )
+                apply_status(message, event.status, event.error_code, _error_title(event.raw))
             if message.conversation_id is not None:
-                conversation = await session.get_one(Conversation, message.conversation_id)
-                conversation.last_outbound_at = now
+                await session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == message.conversation_id)
+                    .values(last_outbound_at=now)
+                )
 
     async def _reschedule(
-        self, row: OutboxItem, delay: float, *, attempted: bool, error: Exception | None = None
+        self, row: OutboxItem, delay: float, *, error: Exception | None = None, attempts: int | None = None
     ) -> None:
-        values: dict[str, object] = {
-            "due_at": utcnow() + timedelta(seconds=delay),
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if attempted:
-            values["attempts"] = row.attempts + 1
+        values: dict[str, object] = {"due_at": utcnow() + timedelta(seconds=delay), "lease_until": None}
+        if attempts is not None:
+            values["attempts"] = attempts
         if error is not None:
             values["error_code"] = getattr(error, "code", None)
             values["error_message"] = str(error)
-        async with self.db.transaction() as session:
-            await session.execute(update(OutboxItem).where(OutboxItem.id == row.id).values(**values))
+        await self._update_owned(row, values)
 
     async def _fail(self, row: OutboxItem, error: GraphAPIError | TransportError) -> None:
         title = getattr(error, "title", str(error))
         async with self.db.transaction() as session:
-            await session.execute(
+            result = await session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id == row.id)
+                .where(
+                    OutboxItem.id == row.id,
+                    OutboxItem.lease_owner == self.owner,
+                    OutboxItem.state == "pending",
+                )
                 .values(
                     state="failed",
-                    attempts=row.attempts + 1,
                     error_code=error.code,
                     error_message=str(error),
                     finished_at=utcnow(),
-                    lease_owner=None,
                     lease_until=None,
                 )
             )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise LostLease(row.id)
             message = await session.get_one(Message, row.message_id)
             message.state, message.error_code, message.error_title = "failed", error.code, title
         log.warning("outbox %s to %s failed for good: %s", row.id, row.recipient, error)
+
+    async def _update_owned(self, row: OutboxItem, values: dict[str, object]) -> None:
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == row.id,
+                    OutboxItem.lease_owner == self.owner,
+                    OutboxItem.state == "pending",
+                )
+                .values(**values)
+            )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise LostLease(row.id)
 
     async def _release(self, rows: list[OutboxItem]) -> None:
         if not rows:
@@ -275,5 +349,13 @@ class OutboxSender:
                 await session.execute(
                     update(OutboxItem)
                     .where(OutboxItem.id.in_([row.id for row in rows]), OutboxItem.lease_owner == self.owner)
-                    .values(lease_owner=None, lease_until=None)
+                    .values(lease_until=None)
                 )
+
+
+def _error_title(raw: dict[str, Any]) -> str | None:
+    errors = raw.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        title = errors[0].get("title")
+        return str(title) if title is not None else None
+    return None

@@ -39,13 +39,13 @@ async def recent_messages(db: Database, limit: int = 20) -> list[MessageView]:
     """The newest messages first, with the contact's phone (or wa_id, or user id)."""
     async with db.read() as session:
         rows = (await session.execute(_messages().order_by(Message.id.desc()).limit(limit))).all()
-    return [_view(*row.tuple()) for row in rows]
+    return [_view(*row) for row in rows]
 
 
 async def message_view(db: Database, message_id: int) -> MessageView:
     async with db.read() as session:
         row = (await session.execute(_messages().where(Message.id == message_id))).one()
-    return _view(*row.tuple())
+    return _view(*row)
 
 
 def _view(message: Message, account: str, contact: str | None) -> MessageView:

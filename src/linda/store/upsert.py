@@ -12,9 +12,13 @@ from linda.store.models import Base
 
 
 async def insert_if_absent(
-    session: AsyncSession, model: type[Base], values: dict[str, Any], *, unique: list[str]
+    session: AsyncSession, model: type[Base], values: dict[str, Any], *, unique: list[str] | None = None
 ) -> int | None:
-    """Insert a row unless one with the same `unique` columns exists; the new id, or None when it existed."""
+    """Insert a row unless it would break the unique key `unique` (or, when None, any unique key).
+
+    Returns the new id, or None when such a row exists. On PostgreSQL a concurrent, uncommitted insert of the
+    same key makes this wait for that transaction, so the caller can read the winner's row afterwards.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__

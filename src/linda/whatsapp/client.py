@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from linda.whatsapp.errors import TransportError, from_response
+from linda.whatsapp.errors import GraphAPIError, TransportError, from_response
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,14 @@ class GraphClient:
         """POST a full message body (as built by `linda.whatsapp.messages.request_body`)."""
         answer = await self._request("POST", f"{phone_number_id}/messages", access_token, json=body)
         contact = (answer.get("contacts") or [{}])[0]
+        try:
+            wamid = str(answer["messages"][0]["id"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise GraphAPIError(
+                0, f"answer without a message id: {answer}", http_status=200, raw=answer
+            ) from exc
         return SendResult(
-            wamid=str(answer["messages"][0]["id"]),
+            wamid=wamid,
             wa_id=str(contact.get("wa_id", "")),
             input=str(contact.get("input", body.get("to", ""))),
             raw=answer,
@@ -141,7 +147,11 @@ class GraphClient:
         try:
             return await self._http.request(method, url, headers=headers, **kwargs)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise TransportError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+            # Only a failed connect proves the request never left; anything later may have reached Meta.
+            maybe_sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+            raise TransportError(
+                f"{method} {url}: {type(exc).__name__}: {exc}", maybe_sent=maybe_sent
+            ) from exc
 
 
 def _json_or_none(response: httpx.Response) -> Any:
