@@ -75,10 +75,9 @@ class Runtime:
 
     async def start(self) -> None:
         self._stop.clear()
-        self._tasks = [
-            asyncio.create_task(self.inbox.run(self._stop), name="inbox"),
-            asyncio.create_task(self.sender.run(self._stop), name="outbox"),
-        ]
+        self._tasks = [asyncio.create_task(self.inbox.run(self._stop), name="inbox")]
+        if self.settings.senders > 0:
+            self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
 
     async def stop(self) -> None:
         self._stop.set()

@@ -85,7 +85,9 @@ class Settings(BaseSettings):
         description="How long a claimed inbox or outbox row stays with its worker before others may take it.",
     )
 
-    senders: int = Field(8, description="Concurrent outbox senders in each process.")
+    senders: int = Field(
+        8, ge=0, description="Concurrent outbox senders in each process; 0: this process does not send."
+    )
     outbox_poll_seconds: float = Field(0.1, description="How often idle senders look for due outbox rows.")
     outbox_max_attempts: int = Field(8, description="Attempts before a retryable failure becomes permanent.")
     retry_base_seconds: float = Field(

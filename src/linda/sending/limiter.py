@@ -106,7 +106,7 @@ class SendLimiter:
     ) -> float | None:
         """Wait for the number's next send slot and return the seconds waited; None (nothing reserved) when
         the slot is more than `max_wait` away, so the caller can put the row back instead of holding it."""
-        rate = max(1.0, per_second * THROUGHPUT_SHARE)
+        rate = max(0.01, per_second * THROUGHPUT_SHARE)
         reservation = await self.rates.reserve(
             f"number:{phone_number_id}", 1.0 / rate, max(1, int(rate) // 10), max_wait=max_wait
         )

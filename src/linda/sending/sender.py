@@ -81,7 +81,7 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and send until `stop` is set. Then rows claimed but not started are released for others,
         and sends in flight finish (up to `stop_grace_seconds`)."""
-        queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=self.config.concurrency * 2)
+        queue: asyncio.Queue[OutboxItem | None] = asyncio.Queue(maxsize=max(1, self.config.concurrency) * 2)
         workers = [asyncio.create_task(self._work(queue)) for _ in range(self.config.concurrency)]
         try:
             while not stop.is_set():
