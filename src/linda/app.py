@@ -12,6 +12,7 @@ from linda.accounts import SANDBOX_ACCOUNT
 from linda.emulator import Emulator, emulator_from_settings
 from linda.inbox.processor import counts
 from linda.inbox.receiver import webhook_router
+from linda.inbox.writer import InboxWriter
 from linda.runtime import Runtime
 from linda.settings import Settings, get_settings
 from linda.store.db import Database
@@ -35,17 +36,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = sandbox_settings(settings)
     db = Database(settings.database_url)
     runtime = Runtime(settings, db)
+    inbox = InboxWriter(db)
     emulator: Emulator | None = emulator_from_settings(settings) if settings.sandbox else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await runtime.prepare()
+        await inbox.start()
         if emulator is not None:
             await emulator.start()
         await runtime.start()
         try:
             yield
         finally:
+            await inbox.stop()
             await runtime.stop()
             if emulator is not None:
                 await emulator.stop()
@@ -56,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.runtime = runtime
     app.state.emulator = emulator
-    app.include_router(webhook_router(settings, db, runtime.notify_inbox))
+    app.include_router(webhook_router(settings, inbox, runtime.notify_inbox))
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, object]:

@@ -272,13 +272,15 @@ async def test_crash_mid_batch_then_restart_loses_nothing_and_doubles_nothing(db
     with pytest.raises(Crash):
         await crashing.drain()
     assert seen == ["wamid.0.0", "wamid.0.1", "wamid.0.2", "wamid.1.0", "wamid.1.1"]
-    assert [m.wamid for m in await stored_messages(db)] == ["wamid.0.0", "wamid.0.1", "wamid.0.2"]
+    # what the dying transaction held is gone; rows committed before it (if any) are complete
+    survivors = [m.wamid for m in await stored_messages(db)]
+    assert survivors in ([], ["wamid.0.0", "wamid.0.1", "wamid.0.2"])
 
     import asyncio
 
     await asyncio.sleep(0.3)  # the dead process's leases run out
     restarted = InboxProcessor(db)
-    assert await restarted.drain() == 2
+    assert await restarted.drain() == 3 - len(survivors) // 3
     stored = [m.wamid for m in await stored_messages(db)]
     assert stored == [f"wamid.{row}.{index}" for row in range(3) for index in range(3)]
     async with db.read() as session:

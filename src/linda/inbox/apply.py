@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.contacts.phones import InvalidPhone, to_e164
@@ -78,7 +78,7 @@ async def _store_message(
         return None
     contact = await upsert_contact(session, inbound.from_wa_id, inbound.from_user_id, profile_name)
     conversation = await open_window(session, account, contact, inbound.timestamp)
-    message_id = await insert_if_absent(
+    message = await insert_if_absent(
         session,
         Message,
         {
@@ -98,9 +98,8 @@ async def _store_message(
         },
         unique=["wamid"],
     )
-    if message_id is None:  # another process stored it between our check and insert
+    if message is None:  # another process stored it between our check and insert
         return None
-    message = await session.get_one(Message, message_id)
     return Received(session, account, contact, conversation, message, inbound)
 
 
@@ -125,17 +124,26 @@ async def upsert_contact(
             "created_at": now,
             "updated_at": now,
         }
-        await insert_if_absent(session, Contact, values)
-        contact = await _find_contact(session, wa_id, user_id)
+        contact = await insert_if_absent(session, Contact, values) or await _find_contact(
+            session, wa_id, user_id
+        )
         if contact is None:  # the phone was taken by a contact with another wa_id: keep this one without it
-            await insert_if_absent(session, Contact, {**values, "phone": None})
-            contact = await _find_contact(session, wa_id, user_id)
+            contact = await insert_if_absent(session, Contact, {**values, "phone": None})
+            contact = contact or await _find_contact(session, wa_id, user_id)
         assert contact is not None
         return contact
     # Learn identifiers this contact lacks, unless another contact already holds them (merging is explicit).
-    for column, value in (("user_id", user_id), ("wa_id", wa_id), ("phone", _phone_of(wa_id))):
-        if value and getattr(contact, column) is None and not await _held(session, column, value):
-            setattr(contact, column, value)
+    if user_id and contact.user_id is None and not await _held(session, "user_id", user_id):
+        contact.user_id = user_id
+    if wa_id and contact.wa_id is None and not await _held(session, "wa_id", wa_id):
+        contact.wa_id = wa_id
+    if (
+        wa_id
+        and contact.phone is None
+        and (phone := _phone_of(wa_id))
+        and not await _held(session, "phone", phone)
+    ):
+        contact.phone = phone
     if profile_name and contact.name != profile_name:
         contact.name = profile_name
     await session.flush()
@@ -164,50 +172,40 @@ def _phone_of(wa_id: str | None) -> str | None:
         return None  # some wa_ids are not dialable numbers; the contact is still known by its wa_id
 
 
-async def conversation_of(session: AsyncSession, account_id: int, contact_id: int) -> Conversation:
-    """The conversation of a contact with a number, created if needed (safe against concurrent creation)."""
+async def conversation_of(
+    session: AsyncSession, account_id: int, contact_id: int, *, for_update: bool = False
+) -> Conversation:
+    """The conversation of a contact with a number, created if needed (safe against concurrent creation).
+    `for_update` locks its row (PostgreSQL) for a read-modify-write."""
     where = (Conversation.account_id == account_id) & (Conversation.contact_id == contact_id)
-    conversation = await session.scalar(select(Conversation).where(where))
+    query = select(Conversation).where(where)
+    if for_update:
+        query = query.with_for_update()
+    conversation = await session.scalar(query)
     if conversation is None:
-        await insert_if_absent(
-            session,
-            Conversation,
-            {"account_id": account_id, "contact_id": contact_id, "created_at": utcnow()},
-            unique=["account_id", "contact_id"],
-        )
-        conversation = (await session.scalars(select(Conversation).where(where))).one()
+        values = {"account_id": account_id, "contact_id": contact_id, "created_at": utcnow()}
+        created = await insert_if_absent(session, Conversation, values, unique=["account_id", "contact_id"])
+        conversation = created or (await session.scalars(query)).one()
     return conversation
 
 
 async def open_window(
     session: AsyncSession, account: Account, contact: Contact, inbound_at: datetime
 ) -> Conversation:
-    """Open or extend the 24 h customer service window from the user's message time.
-
-    One UPDATE that only moves times forward, so concurrent messages never shorten the window.
-    """
-    conversation = await conversation_of(session, account.id, contact.id)
+    """Open or extend the 24 h customer service window from the user's message time. Times only move
+    forward, and the row is locked while they do, so concurrent messages never shorten the window."""
+    conversation = await conversation_of(session, account.id, contact.id, for_update=True)
     expires = inbound_at + timedelta(seconds=SERVICE_WINDOW_SECONDS)
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values(
-            window_expires_at=_later(Conversation.window_expires_at, expires),
-            last_inbound_at=_later(Conversation.last_inbound_at, inbound_at),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    await session.refresh(conversation)
+    if conversation.window_expires_at is None or expires > conversation.window_expires_at:
+        conversation.window_expires_at = expires
+    if conversation.last_inbound_at is None or inbound_at > conversation.last_inbound_at:
+        conversation.last_inbound_at = inbound_at
     return conversation
-
-
-def _later(column: Any, value: datetime) -> Any:
-    return case((column.is_(None) | (column < value), value), else_=column)
 
 
 async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
     """Keep the raw status once per (wamid, status) and move the message forward; False for a duplicate."""
-    event_id = await insert_if_absent(
+    event = await insert_if_absent(
         session,
         StatusEvent,
         {
@@ -221,7 +219,7 @@ async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
         },
         unique=["wamid", "status"],
     )
-    if event_id is None:
+    if event is None:
         return False
     message = await session.scalar(select(Message).where(Message.wamid == status.id))
     if message is not None:

@@ -1,8 +1,9 @@
-"""The inbox processor: claims stored webhook bodies and applies them, one transaction per body.
+"""The inbox processor: claims stored webhook bodies and applies them.
 
-A body is marked done in the same transaction that applies it, so a crash at any point leaves it pending:
-its lease runs out and it is processed again, and deduplication makes the second pass change nothing new.
-A body that keeps failing becomes a dead letter with its error (`linda inbox replay` puts it back).
+Bodies are applied a few at a time in one transaction (each under its own savepoint, so a failing body fails
+alone) and marked done in that same transaction: a crash at any point leaves them pending, their lease runs
+out and they are processed again, and deduplication makes the second pass change nothing new. A body that
+keeps failing becomes a dead letter with its error (`linda inbox replay` puts it back).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -28,6 +30,7 @@ from linda.whatsapp.webhook import WebhookPayloadError, parse_webhook
 
 log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 300.0
+TRANSACTION_SECONDS = 0.02
 
 
 class PermanentInboxError(Exception):
@@ -82,50 +85,71 @@ class InboxProcessor:
                 await idle(stop, self.wakeup, self.poll_seconds)
 
     async def run_once(self, stop: asyncio.Event | None = None) -> int:
-        """Claim one batch and process it, in order of arrival; the number of rows claimed. When `stop` is set
+        """Claim one batch and process it in order of arrival; the number of rows claimed. When `stop` is set
         midway, the rest of the batch is released at once for other processes."""
         async with self.db.transaction() as session:
             rows = await claim(
                 session, InboxItem, owner=self.owner, limit=self.batch_size, lease_seconds=self.lease_seconds
             )
         rows.sort(key=lambda r: r.id)
-        for index, row in enumerate(rows):
+        left = rows
+        while left:
             if stop is not None and stop.is_set():
-                await self._release(rows[index:])
+                await self._release(left)
                 break
-            await self.process(row)
+            left = left[await self._process_some(left) :]
         return len(rows)
 
     async def drain(self) -> int:
-        """Process until nothing is claimable (tests and `linda inbox process`)."""
+        """Process until nothing is claimable (tests and tools)."""
         total = 0
         while count := await self.run_once():
             total += count
         return total
 
-    async def process(self, row: InboxItem) -> None:
+    async def _process_some(self, rows: list[InboxItem]) -> int:
+        """Apply rows from the start of `rows` in one transaction, each under a savepoint so that a failing
+        row fails alone; stop after `TRANSACTION_SECONDS` so that (on SQLite) webhook writes never wait long
+        for the writer lock. Returns how many rows were handled."""
+        started = time.monotonic()
+        done: list[int] = []
+        failed: list[tuple[InboxItem, Exception]] = []
+        new_messages = 0
         try:
             async with self.db.transaction() as session:
-                applied = await self._apply(session, row.body)
-                marked = await session.execute(
-                    update(InboxItem)
-                    .where(
-                        InboxItem.id == row.id,
-                        InboxItem.lease_owner == self.owner,
-                        InboxItem.state == "pending",
-                    )
-                    .values(state="done", processed_at=utcnow(), lease_owner=None, lease_until=None)
-                )
-                if marked.rowcount != 1:  # type: ignore[attr-defined]
-                    raise LostLease(row.id)  # another process took the row: undo, it applies it itself
-            for reason in applied.unparsed:
-                log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
-            if applied.messages and self.on_processed is not None:
-                self.on_processed()
+                for row in rows:
+                    try:
+                        async with session.begin_nested():
+                            applied = await self._apply(session, row.body)
+                    except Exception as exc:
+                        failed.append((row, exc))
+                    else:
+                        done.append(row.id)
+                        new_messages += applied.messages
+                        for reason in applied.unparsed:
+                            log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
+                    if time.monotonic() - started > TRANSACTION_SECONDS:
+                        break
+                await self._mark_done(session, done)
         except LostLease:
-            log.info("inbox %s: lease lost to another process; left to it", row.id)
-        except Exception as exc:
-            await self._failed(row, exc)
+            log.info("inbox: a lease passed to another process; the batch is left to it")
+            return len(done) + len(failed)
+        for row, error in failed:
+            await self._failed(row, error)
+        if new_messages and self.on_processed is not None:
+            self.on_processed()
+        return len(done) + len(failed)
+
+    async def _mark_done(self, session: AsyncSession, ids: list[int]) -> None:
+        if not ids:
+            return
+        marked = await session.execute(
+            update(InboxItem)
+            .where(InboxItem.id.in_(ids), InboxItem.lease_owner == self.owner, InboxItem.state == "pending")
+            .values(state="done", processed_at=utcnow(), lease_owner=None, lease_until=None)
+        )
+        if marked.rowcount != len(ids):  # type: ignore[attr-defined]
+            raise LostLease(ids)  # another process took a row: undo all, it applies them itself
 
     async def _apply(self, session: AsyncSession, body: bytes) -> Applied:
         try:

@@ -9,9 +9,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from linda.inbox.writer import InboxWriter
 from linda.settings import Settings
-from linda.store.db import Database
-from linda.store.models import InboxItem
 from linda.whatsapp import signature
 
 
@@ -19,7 +18,7 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def webhook_router(settings: Settings, db: Database, on_received: Callable[[], None]) -> APIRouter:
+def webhook_router(settings: Settings, inbox: InboxWriter, on_received: Callable[[], None]) -> APIRouter:
     router = APIRouter()
 
     @router.get("/webhooks/whatsapp", include_in_schema=False)
@@ -52,8 +51,10 @@ def webhook_router(settings: Settings, db: Database, on_received: Callable[[], N
             json.loads(raw)
         except ValueError as exc:
             return _error(400, f"body is not valid JSON: {exc}")
-        async with db.transaction() as session:
-            session.add(InboxItem(body=raw))
+        try:
+            await inbox.write(raw)
+        except Exception:
+            return _error(500, "could not store the webhook; it was not accepted, send it again")
         on_received()
         return Response(status_code=200)
 

@@ -150,10 +150,10 @@ async def _recipient(session: AsyncSession, to: str) -> Contact:
             "created_at": now,
             "updated_at": now,
         }
-        await insert_if_absent(
-            session, Contact, values
-        )  # yields to a concurrent creation of the same contact
-        contact = await _contact_with_phone(session, phone)
+        # yields to a concurrent creation of the same contact, whose row is then found
+        contact = await insert_if_absent(session, Contact, values) or await _contact_with_phone(
+            session, phone
+        )
     if contact is None:
         raise SendRefused("invalid_phone", f"{phone} belongs to two contacts; merge them first", "to")
     return contact

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.store.models import Base
 
+Model = TypeVar("Model", bound=Base)
+
 
 async def insert_if_absent(
-    session: AsyncSession, model: type[Base], values: dict[str, Any], *, unique: list[str] | None = None
-) -> int | None:
+    session: AsyncSession, model: type[Model], values: dict[str, Any], *, unique: list[str] | None = None
+) -> Model | None:
     """Insert a row unless it would break the unique key `unique` (or, when None, any unique key).
 
-    Returns the new id, or None when such a row exists. On PostgreSQL a concurrent, uncommitted insert of the
-    same key makes this wait for that transaction, so the caller can read the winner's row afterwards.
+    Returns the new row, or None when such a row exists. On PostgreSQL a concurrent, uncommitted insert of
+    the same key makes this wait for that transaction, so the caller can read the winner's row afterwards.
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__
-    assert isinstance(table, Table)
-    statement = (
-        insert(table).values(**values).on_conflict_do_nothing(index_elements=unique).returning(table.c.id)
-    )
-    new_id: int | None = (await session.execute(statement)).scalar_one_or_none()
-    return new_id
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(model)
+    return await session.scalar(statement)
