@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `linda serve` listens on.")
     port: int = Field(8000, description="Port `linda serve` listens on.")
+    access_log: bool = Field(
+        False, description="Log every HTTP request (Meta's webhooks are many: off unless you need them)."
+    )
     public_url: str | None = Field(
         None, description="Base URL Meta (or the emulator) reaches this server at; default http://host:port."
     )

@@ -43,7 +43,13 @@ def serve(
     if settings.sandbox:
         settings = sandbox_settings(settings)
     _banner(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
 
 
 def _default_database() -> str:
