@@ -62,6 +62,10 @@ INBOUND: list[tuple[dict[str, Any], str | None]] = [
     ({"type": "button", "button": {"payload": "STOP_PROMOS", "text": "Stop promotions"}}, "Stop promotions"),
     ({"type": "reaction", "reaction": {"message_id": "wamid.earlier", "emoji": "👍"}}, "👍"),
     ({"type": "order", "order": {"catalog_id": "1", "product_items": []}}, None),
+    (
+        {"type": "system", "system": {"body": "Ali changed their number", "type": "user_changed_number"}},
+        "Ali changed their number",
+    ),
     ({"type": "unsupported"}, None),
     ({"type": "hologram", "hologram": {"depth": 3}}, None),
 ]

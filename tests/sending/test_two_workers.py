@@ -90,3 +90,6 @@ async def test_two_workers_stay_under_throughput_and_pair_limits(
     accepted = emulator.sent_messages()
     assert len(accepted) == MESSAGES  # nothing sent twice
     assert Counter(r.body["to"] for r in accepted) == {u.lstrip("+"): MESSAGES // USERS for u in users}
+    async with db.read() as session:
+        senders = Counter((await session.scalars(select(OutboxItem.lease_owner))).all())
+    assert len({owner.split("-")[1] for owner in senders if owner}) == 2, senders  # both processes sent

@@ -156,7 +156,7 @@ class OutboxSender:
         if wait > 0:
             await self._reschedule(row, wait)
             return
-        slot_cap = min(5.0, self.config.lease_seconds / 3)
+        slot_cap = min(1.0, self.config.lease_seconds / 3)  # hold a sender briefly, never a lease long
         waited = await self.limiter.throughput_slot(
             number.phone_number_id, number.throughput_per_second, slot_cap
         )
