@@ -175,3 +175,37 @@ async def test_send_wait_and_messages_list_against_a_running_server(
     ]
     assert rows[0]["contact"] == "+971501234567" and rows[1]["wamid"].startswith("wamid.")
     assert "Hello Ali" in table.output
+
+
+async def test_send_media_uploads_then_sends_it_by_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from tests.conftest import NUMBER
+    from tests.stack import running_stack
+
+    url = f"sqlite:///{tmp_path / 'media.db'}"
+    deed = tmp_path / "title-deed.pdf"
+    deed.write_bytes(b"%PDF-1.4 not much of a deed")
+    async with running_stack(url) as stack:
+        for name, value in {
+            "LINDA_DATABASE_URL": url,
+            "LINDA_GRAPH_API_URL": stack.emulator_url,
+            "LINDA_ACCESS_TOKEN": stack.settings.access_token,
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        await stack.emulator.user_sends(
+            NUMBER.phone_number_id, "971501234567", {"type": "text", "text": {"body": "hi"}}
+        )
+        await stack.inbox_settled()
+        args = ["send", "--to", "+971501234567", "--media", str(deed), "--caption", "your deed", "--wait"]
+        result = await asyncio.to_thread(runner.invoke, app, args)
+        [sent] = stack.emulator.sent_messages("971501234567")
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert sent.body["type"] == "document"
+    document = sent.body["document"]
+    assert (document["filename"], document["caption"]) == ("title-deed.pdf", "your deed")
+    assert stack.emulator.media[document["id"]].data == b"%PDF-1.4 not much of a deed"

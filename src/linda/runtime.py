@@ -17,6 +17,7 @@ from linda.accounts import save_account
 from linda.inbox.apply import MessageHook
 from linda.inbox.processor import InboxProcessor
 from linda.sending.limiter import MemoryRates, RateStore, RedisRates, SendLimiter
+from linda.sending.receipts import ReadReceipts
 from linda.sending.sender import OutboxSender, SenderConfig
 from linda.settings import Settings
 from linda.store.db import Database
@@ -38,10 +39,11 @@ class Runtime:
         self.client = GraphClient(
             settings.graph_url(), settings.access_token, timeout=settings.graph_api_timeout_seconds
         )
+        limiter = SendLimiter(rates)
         self.sender = OutboxSender(
             db,
             self.client,
-            SendLimiter(rates),
+            limiter,
             SenderConfig(
                 concurrency=settings.senders,
                 lease_seconds=settings.lease_seconds,
@@ -54,6 +56,9 @@ class Runtime:
                 stop_grace_seconds=settings.graph_api_timeout_seconds + 5,
             ),
         )
+        self.receipts = ReadReceipts(self.client, limiter) if settings.mark_as_read else None
+        if self.receipts is not None:
+            hooks = [*hooks, self.receipts.collect]
         self.inbox = InboxProcessor(
             db,
             hooks=hooks,
@@ -62,10 +67,16 @@ class Runtime:
             max_attempts=settings.inbox_max_attempts,
             poll_seconds=settings.inbox_poll_seconds,
             retry_base_seconds=settings.retry_base_seconds,
-            on_processed=self.sender.wakeup.set,
+            on_processed=self._processed,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _processed(self) -> None:
+        """New inbound messages were stored: hooks may have queued replies, and receipts may be due."""
+        self.sender.wakeup.set()
+        if self.receipts is not None:
+            self.receipts.wakeup.set()
 
     async def prepare(self) -> None:
         """Migrate the database and merge the accounts declared in settings."""
@@ -78,6 +89,8 @@ class Runtime:
         self._tasks = [asyncio.create_task(self.inbox.run(self._stop), name="inbox")]
         if self.settings.senders > 0:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
+        if self.receipts is not None:
+            self._tasks.append(asyncio.create_task(self.receipts.run(self._stop), name="read-receipts"))
 
     async def stop(self) -> None:
         self._stop.set()

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         1.0, description="First retry delay; doubles with each attempt, with jitter."
     )
     retry_max_seconds: float = Field(600.0, description="Longest delay between two attempts.")
+    mark_as_read: bool = Field(
+        False, description="Mark every stored inbound message as read, so the user sees blue ticks."
+    )
     fallback_template: str | None = Field(
         None,
         description="Template sent instead of a free-form message outside the 24 h window, as name:language "

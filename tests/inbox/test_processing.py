@@ -318,3 +318,18 @@ async def test_failing_row_retries_then_becomes_dead_with_its_error(db: Database
     [letter] = await dead_letters(db)
     assert letter.attempts == 3 and letter.last_error == "RuntimeError: handler bug"
     assert await stored_messages(db) == []  # the failing transaction left nothing half-written
+
+
+async def test_read_receipts_when_asked(database_url: str) -> None:
+    async with running_stack(database_url, mark_as_read=True) as stack:
+        wamid = await stack.emulator.user_sends(
+            NUMBER.phone_number_id, USER, {"type": "text", "text": {"body": "hi"}}
+        )
+        await stack.inbox_settled()
+
+        async def marked() -> bool:
+            return any(r.body.get("status") == "read" for r in stack.emulator.requests)
+
+        await eventually(marked)
+        [receipt] = [r for r in stack.emulator.requests if r.body.get("status") == "read"]
+    assert receipt.body["message_id"] == wamid and receipt.error_code is None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import mimetypes
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,9 +15,10 @@ from rich.table import Table
 
 from linda.accounts import list_accounts
 from linda.cli.common import app, console, with_db
-from linda.settings import get_settings
+from linda.settings import Settings, get_settings
 from linda.store.db import Database
 from linda.store.message_state import FINAL, PROVES_DELIVERY
+from linda.store.models import Account
 from linda.store.queries import MessageView, message_view, recent_messages
 
 messages_app = typer.Typer(help="Messages in and out.", no_args_is_help=True)
@@ -30,6 +33,13 @@ def send(
         str | None,
         typer.Option(help="Send this approved template, as name:language (e.g. hello_world:en_US)."),
     ] = None,
+    media: Annotated[
+        Path | None,
+        typer.Option(
+            help="Upload this file and send it (image, video, audio or document by its type).", exists=True
+        ),
+    ] = None,
+    caption: Annotated[str | None, typer.Option(help="With --media: a caption.")] = None,
     account: Annotated[
         str | None, typer.Option(help="phone_number_id to send from (default: the first account).")
     ] = None,
@@ -42,9 +52,8 @@ def send(
     from linda.sending.outbox import SendRefused, enqueue, fallback_message
     from linda.whatsapp import messages
 
-    if (text is None) == (template is None):
-        raise typer.BadParameter("give exactly one of --text or --template")
-    message = messages.text(text) if text is not None else fallback_message(template or "")
+    if [text, template, media].count(None) != 2:
+        raise typer.BadParameter("give exactly one of --text, --template or --media")
     settings = get_settings()
 
     async def work(db: Database) -> MessageView:
@@ -52,6 +61,12 @@ def send(
         sender = next((a for a in accounts if account in (None, a.phone_number_id)), None)
         if sender is None:
             raise typer.BadParameter(f"no account {account or ''}; add one with `linda accounts add`")
+        if media is not None:
+            message = await _upload(settings, sender, media, caption)
+        elif text is not None:
+            message = messages.text(text)
+        else:
+            message = fallback_message(template or "")
         async with db.transaction() as session:
             item = await enqueue(
                 session, account=sender, to=to, message=message, fallback_template=settings.fallback_template
@@ -69,6 +84,27 @@ def send(
         console.print(f"message {view.id}: {view.state}{detail}")
         if view.state not in PROVES_DELIVERY:
             raise typer.Exit(1)
+
+
+async def _upload(settings: Settings, sender: Account, path: Path, caption: str | None) -> dict[str, Any]:
+    """Upload `path` to the Graph API from `sender`'s number; the media message that sends it by id."""
+    from linda.whatsapp import messages
+    from linda.whatsapp.client import GraphClient
+
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    kind = mime.split("/")[0] if mime.split("/")[0] in ("image", "video", "audio") else "document"
+    data = await asyncio.to_thread(path.read_bytes)
+    async with GraphClient(settings.graph_url(), settings.access_token) as client:
+        media_id = await client.upload_media(
+            sender.phone_number_id, data, mime, path.name, access_token=sender.access_token
+        )
+    console.print(f"uploaded {path.name} ({mime}) as media {media_id}")
+    return messages.media(
+        kind,
+        id=media_id,
+        caption=caption if kind != "audio" else None,
+        filename=path.name if kind == "document" else None,
+    )
 
 
 async def _wait(db: Database, message_id: int, timeout: float) -> MessageView:
