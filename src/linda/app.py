@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.sandbox:
         settings = sandbox_settings(settings)
     db = Database(settings.database_url)
-    runtime = Runtime(settings, db)
     inbox = InboxWriter(db)
+    runtime = Runtime(settings, db, receiving=inbox.busy)
     emulator: Emulator | None = emulator_from_settings(settings) if settings.sandbox else None
 
     @contextlib.asynccontextmanager

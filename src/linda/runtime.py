@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 
@@ -27,7 +27,14 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, db: Database, *, hooks: Sequence[MessageHook] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        hooks: Sequence[MessageHook] = (),
+        receiving: Callable[[], bool] | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -68,6 +75,7 @@ class Runtime:
             poll_seconds=settings.inbox_poll_seconds,
             retry_base_seconds=settings.retry_base_seconds,
             on_processed=self._processed,
+            receiving=receiving,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

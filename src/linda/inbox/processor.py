@@ -61,6 +61,7 @@ class InboxProcessor:
         poll_seconds: float = 0.2,
         retry_base_seconds: float = 1.0,
         on_processed: Callable[[], None] | None = None,
+        receiving: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
         self.hooks = list(hooks)
@@ -70,6 +71,7 @@ class InboxProcessor:
         self.poll_seconds = poll_seconds
         self.retry_base_seconds = retry_base_seconds
         self.on_processed = on_processed  # e.g. wake the senders: hooks may have queued replies
+        self.receiving = receiving  # true while this process acknowledges webhooks: they come first
         self.owner = f"inbox-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.wakeup = asyncio.Event()
 
@@ -97,7 +99,12 @@ class InboxProcessor:
             if stop is not None and stop.is_set():
                 await self._release(left)
                 break
+            started = time.monotonic()
             left = left[await self._process_some(left) :]
+            if self.receiving is not None and self.receiving():
+                # Acknowledging webhooks fast matters more than applying them now: while they arrive, take
+                # at most a quarter of this process's time (other processes' workers are not held back).
+                await asyncio.sleep(3 * (time.monotonic() - started))
         return len(rows)
 
     async def drain(self) -> int:

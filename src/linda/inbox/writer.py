@@ -26,6 +26,11 @@ class InboxWriter:
         self._waiting: list[tuple[bytes, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.last_write = 0.0  # loop time of the last webhook written
+
+    def busy(self, within: float = 0.2) -> bool:
+        """Whether webhooks arrived in the last `within` seconds (the processor then steps back)."""
+        return asyncio.get_running_loop().time() - self.last_write < within
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
@@ -44,7 +49,9 @@ class InboxWriter:
         """Return once `body` is committed to the inbox (raise if that transaction failed)."""
         if self._task is None:
             raise RuntimeError("the inbox writer is not running")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.last_write = loop.time()
+        done: asyncio.Future[None] = loop.create_future()
         self._waiting.append((body, done))
         self._wake.set()
         await done
