@@ -11,7 +11,7 @@ from linda import __version__
 from linda.accounts import SANDBOX_ACCOUNT
 from linda.emulator import Emulator, emulator_from_settings
 from linda.inbox.processor import counts
-from linda.inbox.receiver import webhook_router
+from linda.inbox.receiver import webhook_routes
 from linda.inbox.writer import InboxWriter
 from linda.runtime import Runtime
 from linda.settings import Settings, get_settings
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.runtime = runtime
     app.state.emulator = emulator
-    app.include_router(webhook_router(settings, inbox, runtime.notify_inbox))
+    app.router.routes.extend(webhook_routes(settings, inbox, runtime.notify_inbox))
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, object]:

@@ -74,8 +74,6 @@ async def apply_change(
 async def _store_message(
     session: AsyncSession, account: Account, inbound: InboundMessage, profile_name: str | None
 ) -> Received | None:
-    if await session.scalar(select(Message.id).where(Message.wamid == inbound.id)) is not None:
-        return None
     contact = await upsert_contact(session, inbound.from_wa_id, inbound.from_user_id, profile_name)
     conversation = await open_window(session, account, contact, inbound.timestamp)
     message = await insert_if_absent(
@@ -98,7 +96,7 @@ async def _store_message(
         },
         unique=["wamid"],
     )
-    if message is None:  # another process stored it between our check and insert
+    if message is None:  # a duplicate: stored before, by this process or another
         return None
     return Received(session, account, contact, conversation, message, inbound)
 

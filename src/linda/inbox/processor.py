@@ -30,7 +30,10 @@ from linda.whatsapp.webhook import WebhookPayloadError, parse_webhook
 
 log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 300.0
-TRANSACTION_SECONDS = 0.02
+# How long one processing transaction may take more rows: short while webhooks arrive (on SQLite their writes
+# wait for it), longer when idle (fewer commits).
+TRANSACTION_SECONDS = 0.05
+TRANSACTION_SECONDS_RECEIVING = 0.005
 
 
 class PermanentInboxError(Exception):
@@ -116,18 +119,22 @@ class InboxProcessor:
 
     async def _process_some(self, rows: list[InboxItem]) -> int:
         """Apply rows from the start of `rows` in one transaction, each under a savepoint so that a failing
-        row fails alone; stop after `TRANSACTION_SECONDS` so that (on SQLite) webhook writes never wait long
+        row fails alone; stop after a few milliseconds so that (on SQLite) webhook writes never wait long
         for the writer lock. Returns how many rows were handled."""
         started = time.monotonic()
+        receiving = self.receiving is not None and self.receiving()
+        budget = TRANSACTION_SECONDS_RECEIVING if receiving else TRANSACTION_SECONDS
         done: list[int] = []
         failed: list[tuple[InboxItem, Exception]] = []
         new_messages = 0
         try:
             async with self.db.transaction() as session:
+                # loaded before any savepoint, so no savepoint rollback can expire them
+                accounts = {a.phone_number_id: a for a in (await session.scalars(select(Account))).all()}
                 for row in rows:
                     try:
                         async with session.begin_nested():
-                            applied = await self._apply(session, row.body)
+                            applied = await self._apply(session, row.body, accounts)
                     except Exception as exc:
                         failed.append((row, exc))
                     else:
@@ -135,7 +142,7 @@ class InboxProcessor:
                         new_messages += applied.messages
                         for reason in applied.unparsed:
                             log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
-                    if time.monotonic() - started > TRANSACTION_SECONDS:
+                    if time.monotonic() - started > budget:
                         break
                 await self._mark_done(session, done)
         except LostLease:
@@ -158,7 +165,7 @@ class InboxProcessor:
         if marked.rowcount != len(ids):  # type: ignore[attr-defined]
             raise LostLease(ids)  # another process took a row: undo all, it applies them itself
 
-    async def _apply(self, session: AsyncSession, body: bytes) -> Applied:
+    async def _apply(self, session: AsyncSession, body: bytes, accounts: dict[str, Account]) -> Applied:
         try:
             changes = parse_webhook(json.loads(body))
         except (ValueError, WebhookPayloadError) as exc:
@@ -167,9 +174,7 @@ class InboxProcessor:
         for change in changes:
             if change.field != "messages" or not (change.messages or change.statuses):
                 continue
-            account = await session.scalar(
-                select(Account).where(Account.phone_number_id == change.phone_number_id)
-            )
+            account = accounts.get(change.phone_number_id or "")
             if account is None:
                 raise UnknownNumber(change.phone_number_id)
             applied = await apply_change(session, account, change, self.hooks)

@@ -15,8 +15,10 @@ from sqlalchemy import insert
 
 from linda.store.db import Database
 from linda.store.models import InboxItem
+from linda.store.types import utcnow
 
 log = logging.getLogger(__name__)
+_INSERT = insert(InboxItem.__table__).values(state="pending", attempts=0)  # type: ignore[arg-type]
 
 
 class InboxWriter:
@@ -66,8 +68,12 @@ class InboxWriter:
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
             try:
+                now = utcnow()
                 async with self.db.transaction() as session:
-                    await session.execute(insert(InboxItem), [{"body": body} for body, _ in batch])
+                    connection = await session.connection()  # Core executemany: no ORM work per row
+                    await connection.execute(
+                        _INSERT, [{"body": body, "received_at": now} for body, _ in batch]
+                    )
             except Exception as exc:
                 log.exception("could not store %s webhook bodies; their requests get 500", len(batch))
                 for _, done in batch:
