@@ -11,7 +11,7 @@ from linda import __version__
 from linda.accounts import SANDBOX_ACCOUNT
 from linda.emulator import Emulator, emulator_from_settings
 from linda.inbox.processor import counts
-from linda.inbox.receiver import webhook_routes
+from linda.inbox.receiver import WebhookEndpoint
 from linda.inbox.writer import InboxWriter
 from linda.runtime import Runtime
 from linda.settings import Settings, get_settings
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings = sandbox_settings(settings)
     db = Database(settings.database_url)
     inbox = InboxWriter(db)
-    runtime = Runtime(settings, db, receiving=inbox.busy)
+    runtime = Runtime(settings, db, webhook_pressure=inbox.pressure)
     emulator: Emulator | None = emulator_from_settings(settings) if settings.sandbox else None
 
     @contextlib.asynccontextmanager
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.runtime = runtime
     app.state.emulator = emulator
-    app.router.routes.extend(webhook_routes(settings, inbox, runtime.notify_inbox))
+    app.router.routes.append(WebhookEndpoint(settings, inbox, runtime.notify_inbox).route())
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, object]:

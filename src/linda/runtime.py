@@ -33,7 +33,7 @@ class Runtime:
         db: Database,
         *,
         hooks: Sequence[MessageHook] = (),
-        receiving: Callable[[], bool] | None = None,
+        webhook_pressure: Callable[[], int] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -75,7 +75,7 @@ class Runtime:
             poll_seconds=settings.inbox_poll_seconds,
             retry_base_seconds=settings.retry_base_seconds,
             on_processed=self._processed,
-            receiving=receiving,
+            webhook_pressure=webhook_pressure,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

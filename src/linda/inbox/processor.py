@@ -30,10 +30,9 @@ from linda.whatsapp.webhook import WebhookPayloadError, parse_webhook
 
 log = logging.getLogger(__name__)
 MAX_RETRY_SECONDS = 300.0
-# How long one processing transaction may take more rows: short while webhooks arrive (on SQLite their writes
-# wait for it), longer when idle (fewer commits).
-TRANSACTION_SECONDS = 0.05
-TRANSACTION_SECONDS_RECEIVING = 0.005
+TRANSACTION_SECONDS = 0.05  # one processing transaction takes rows this long at most
+BUSY_PRESSURE = 8  # webhook bodies waiting for a commit that make the processor pause
+PRESSURE_PAUSE_SECONDS = 0.05
 
 
 class PermanentInboxError(Exception):
@@ -64,7 +63,7 @@ class InboxProcessor:
         poll_seconds: float = 0.2,
         retry_base_seconds: float = 1.0,
         on_processed: Callable[[], None] | None = None,
-        receiving: Callable[[], bool] | None = None,
+        webhook_pressure: Callable[[], int] | None = None,
     ) -> None:
         self.db = db
         self.hooks = list(hooks)
@@ -74,7 +73,8 @@ class InboxProcessor:
         self.poll_seconds = poll_seconds
         self.retry_base_seconds = retry_base_seconds
         self.on_processed = on_processed  # e.g. wake the senders: hooks may have queued replies
-        self.receiving = receiving  # true while this process acknowledges webhooks: they come first
+        # webhooks waiting to be stored in this process (see InboxWriter.pressure): they come first
+        self.webhook_pressure = webhook_pressure or (lambda: 0)
         self.owner = f"inbox-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.wakeup = asyncio.Event()
 
@@ -102,12 +102,12 @@ class InboxProcessor:
             if stop is not None and stop.is_set():
                 await self._release(left)
                 break
-            started = time.monotonic()
             left = left[await self._process_some(left) :]
-            if self.receiving is not None and self.receiving():
-                # Acknowledging webhooks fast matters more than applying them now: while they arrive, take
-                # at most a quarter of this process's time (other processes' workers are not held back).
-                await asyncio.sleep(3 * (time.monotonic() - started))
+            # Webhooks queueing for their commit: this process is at its limit, and acknowledging them fast
+            # matters more than applying them now (other processes' workers go on). Pressure is a level,
+            # not an event, so poll it.
+            while self.webhook_pressure() >= BUSY_PRESSURE and not (stop is not None and stop.is_set()):  # noqa: ASYNC110
+                await asyncio.sleep(PRESSURE_PAUSE_SECONDS)
         return len(rows)
 
     async def drain(self) -> int:
@@ -122,8 +122,6 @@ class InboxProcessor:
         row fails alone; stop after a few milliseconds so that (on SQLite) webhook writes never wait long
         for the writer lock. Returns how many rows were handled."""
         started = time.monotonic()
-        receiving = self.receiving is not None and self.receiving()
-        budget = TRANSACTION_SECONDS_RECEIVING if receiving else TRANSACTION_SECONDS
         done: list[int] = []
         failed: list[tuple[InboxItem, Exception]] = []
         new_messages = 0
@@ -142,7 +140,8 @@ class InboxProcessor:
                         new_messages += applied.messages
                         for reason in applied.unparsed:
                             log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
-                    if time.monotonic() - started > budget:
+                    if time.monotonic() - started > TRANSACTION_SECONDS or self.webhook_pressure():
+                        # commit now: on SQLite, webhook writes wait for this transaction
                         break
                 await self._mark_done(session, done)
         except LostLease:

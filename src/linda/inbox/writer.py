@@ -28,11 +28,13 @@ class InboxWriter:
         self._waiting: list[tuple[bytes, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.last_write = 0.0  # loop time of the last webhook written
+        self._last_batch = 0  # bodies in the last commit: how hard webhooks are arriving
 
-    def busy(self, within: float = 0.2) -> bool:
-        """Whether webhooks arrived in the last `within` seconds (the processor then steps back)."""
-        return asyncio.get_running_loop().time() - self.last_write < within
+    def pressure(self) -> int:
+        """Webhook bodies waiting for, or in, a commit. A few means webhooks are arriving (the processor
+        beside this writer should let them through first); many means this process is near its limit (at
+        low rates a commit holds one or two bodies)."""
+        return self._last_batch + len(self._waiting)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inbox-writer")
@@ -51,9 +53,7 @@ class InboxWriter:
         """Return once `body` is committed to the inbox (raise if that transaction failed)."""
         if self._task is None:
             raise RuntimeError("the inbox writer is not running")
-        loop = asyncio.get_running_loop()
-        self.last_write = loop.time()
-        done: asyncio.Future[None] = loop.create_future()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((body, done))
         self._wake.set()
         await done
@@ -63,10 +63,12 @@ class InboxWriter:
             await self._wake.wait()
             self._wake.clear()
             await self._flush()
+            self._last_batch = 0
 
     async def _flush(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
+            self._last_batch = len(batch)
             try:
                 now = utcnow()
                 async with self.db.transaction() as session:
