@@ -71,8 +71,7 @@ class InboxWriter:
             self._last_batch = len(batch)
             try:
                 now = utcnow()
-                async with self.db.transaction() as session:
-                    connection = await session.connection()  # Core executemany: no ORM work per row
+                async with self.db.core_transaction() as connection:  # Core executemany: no ORM work
                     await connection.execute(
                         _INSERT, [{"body": body, "received_at": now} for body, _ in batch]
                     )

@@ -14,7 +14,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -82,6 +88,12 @@ class Database:
         """A session for writes, committed when the block ends without an exception, rolled back otherwise."""
         async with self._serialized_writes(), self._writer() as session, session.begin():
             yield session
+
+    @contextlib.asynccontextmanager
+    async def core_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection for writes in one transaction: no ORM session (for hot paths)."""
+        async with self._serialized_writes(), self.write_engine.begin() as connection:
+            yield connection
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
