@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,6 +15,7 @@ from linda.inbox.processor import InboxProcessor
 from linda.store.db import Database
 from linda.store.models import Contact, Conversation, InboxItem, Message, StatusEvent
 from tests.conftest import NUMBER
+from tests.processes import start_worker
 from tests.stack import emulated, eventually
 
 USERS = [f"97150123{index:04d}" for index in range(20)]
@@ -104,7 +103,6 @@ async def test_a_killed_worker_process_loses_nothing(db: Database, database_url:
             [InboxItem(body=message_body(f"wamid.k{i}", USERS[i % 20], f"k{i}")) for i in range(total)]
         )
     env = {
-        **os.environ,
         "LINDA_DATABASE_URL": database_url,
         "LINDA_LEASE_SECONDS": "1",
         "LINDA_INBOX_BATCH_SIZE": "20",
@@ -113,15 +111,7 @@ async def test_a_killed_worker_process_loses_nothing(db: Database, database_url:
         "LINDA_VERIFY_TOKEN": "v",
         "LINDA_ACCESS_TOKEN": "t",
     }
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "linda",
-        "worker",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
+    worker = await start_worker(env)
 
     async def some_done() -> bool:
         async with db.read() as session:

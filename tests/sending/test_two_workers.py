@@ -3,10 +3,7 @@ and the emulator, enforcing Meta's limits, never refuses one."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 
 import pytest
@@ -19,6 +16,7 @@ from linda.settings import AccountSettings
 from linda.store.db import Database
 from linda.store.models import OutboxItem
 from linda.whatsapp import messages
+from tests.processes import start_worker
 from tests.servers import serve
 from tests.stack import APP_SECRET, TEMPLATES, TOKEN, emulated, eventually
 
@@ -49,7 +47,6 @@ async def test_two_workers_stay_under_throughput_and_pair_limits(
     )
     async with serve(emulator.app) as emulator_url:
         env = {
-            **os.environ,
             "LINDA_DATABASE_URL": database_url,
             "LINDA_REDIS_URL": redis_url,
             "LINDA_REDIS_KEY_PREFIX": f"test:{unique}:",
@@ -57,18 +54,7 @@ async def test_two_workers_stay_under_throughput_and_pair_limits(
             "LINDA_ACCESS_TOKEN": TOKEN,
             "LINDA_SENDERS": "8",
         }
-        workers = [
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "linda",
-                "worker",
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            for _ in range(2)
-        ]
+        workers = [await start_worker(env) for _ in range(2)]
         try:
 
             async def all_sent() -> bool:

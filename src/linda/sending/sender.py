@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.inbox.apply import apply_status, wamid_lock
 from linda.pacing import backoff, idle
@@ -301,43 +302,33 @@ class OutboxSender:
         if error is not None:
             values["error_code"] = getattr(error, "code", None)
             values["error_message"] = str(error)
-        await self._update_owned(row, values)
+        async with self.db.transaction() as session:
+            await self._update_owned(session, row, values)
 
     async def _fail(self, row: OutboxItem, error: GraphAPIError | TransportError) -> None:
         title = getattr(error, "title", str(error))
+        values = {
+            "state": "failed",
+            "error_code": error.code,
+            "error_message": str(error),
+            "finished_at": utcnow(),
+            "lease_until": None,
+        }
         async with self.db.transaction() as session:
-            result = await session.execute(
-                update(OutboxItem)
-                .where(
-                    OutboxItem.id == row.id,
-                    OutboxItem.lease_owner == self.owner,
-                    OutboxItem.state == "pending",
-                )
-                .values(
-                    state="failed",
-                    error_code=error.code,
-                    error_message=str(error),
-                    finished_at=utcnow(),
-                    lease_until=None,
-                )
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise LostLease(row.id)
+            await self._update_owned(session, row, values)
             message = await session.get_one(Message, row.message_id)
             message.state, message.error_code, message.error_title = "failed", error.code, title
         log.warning("outbox %s to %s failed for good: %s", row.id, row.recipient, error)
 
-    async def _update_owned(self, row: OutboxItem, values: dict[str, object]) -> None:
-        async with self.db.transaction() as session:
-            result = await session.execute(
-                update(OutboxItem)
-                .where(
-                    OutboxItem.id == row.id,
-                    OutboxItem.lease_owner == self.owner,
-                    OutboxItem.state == "pending",
-                )
-                .values(**values)
+    async def _update_owned(self, session: AsyncSession, row: OutboxItem, values: dict[str, object]) -> None:
+        """Update a row this worker still holds; LostLease when another worker has it now."""
+        result = await session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == row.id, OutboxItem.lease_owner == self.owner, OutboxItem.state == "pending"
             )
+            .values(**values)
+        )
         if result.rowcount == 0:  # type: ignore[attr-defined]
             raise LostLease(row.id)
 
