@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from linda.store.models import InboxItem
+from linda.store.types import utcnow
 from linda.whatsapp import signature
 from tests.stack import APP_SECRET, VERIFY_TOKEN, Stack, running_stack
 
@@ -93,3 +94,5 @@ async def test_signed_body_is_stored_raw_before_the_answer(stack: Stack) -> None
     async with stack.db.read() as session:
         stored = (await session.scalars(select(InboxItem))).one()
     assert stored.body == body
+    assert stored.attempts == 0
+    assert abs((utcnow() - stored.received_at).total_seconds()) < 60  # an aware UTC time, read back right

@@ -10,15 +10,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-
-from sqlalchemy import insert
+from datetime import datetime
 
 from linda.store.db import Database
-from linda.store.models import InboxItem
 from linda.store.types import utcnow
 
 log = logging.getLogger(__name__)
-_INSERT = insert(InboxItem.__table__).values(state="pending", attempts=0)  # type: ignore[arg-type]
+
+# The hottest write in Linda, in each driver's own SQL: executemany straight to the driver, no per-row work
+# in SQLAlchemy. Times are naive UTC, as UTCDateTime stores them (SQLite: in SQLAlchemy's text format).
+_INSERT = {
+    "sqlite": "INSERT INTO inbox (body, state, attempts, received_at) VALUES (?, 'pending', 0, ?)",
+    "postgresql": "INSERT INTO inbox (body, state, attempts, received_at) VALUES ($1, 'pending', 0, $2)",
+}
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 class InboxWriter:
@@ -70,10 +75,11 @@ class InboxWriter:
             batch, self._waiting = self._waiting[: self.max_batch], self._waiting[self.max_batch :]
             self._last_batch = len(batch)
             try:
-                now = utcnow()
-                async with self.db.core_transaction() as connection:  # Core executemany: no ORM work
-                    await connection.execute(
-                        _INSERT, [{"body": body, "received_at": now} for body, _ in batch]
+                now = utcnow().replace(tzinfo=None)
+                received: datetime | str = now.strftime(_SQLITE_TIME) if self.db.is_sqlite else now
+                async with self.db.core_transaction() as connection:
+                    await connection.exec_driver_sql(
+                        _INSERT[self.db.dialect], [(body, received) for body, _ in batch]
                     )
             except Exception as exc:
                 log.exception("could not store %s webhook bodies; their requests get 500", len(batch))
