@@ -32,16 +32,23 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def authorize(emulator: Emulator, request: Request, phone_number_id: str) -> EmulatedNumber:
-    """The number addressed, when the request's bearer token is that number's; GraphFault otherwise."""
+def check_token(request: Request, expected: str | None) -> None:
+    """GraphFault 190 unless the request carries the bearer token `expected` (None: nobody's token fits)."""
     token = bearer_token(request)
     if token is None:
+        raise bad_token("An access token is required to request this resource.")
+    if token != expected:
+        raise bad_token("Invalid OAuth access token - Cannot parse access token")
+
+
+def authorize(emulator: Emulator, request: Request, phone_number_id: str) -> EmulatedNumber:
+    """The number addressed, when the request's bearer token is that number's; GraphFault otherwise."""
+    if bearer_token(request) is None:
         raise bad_token("An access token is required to request this resource.")
     number = emulator.numbers.get(phone_number_id)
     if number is None:
         raise unknown_object(phone_number_id)
-    if token != number.access_token:
-        raise bad_token("Invalid OAuth access token - Cannot parse access token")
+    check_token(request, number.access_token)
     return number
 
 

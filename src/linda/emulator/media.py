@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
 from linda.emulator.faults import GraphFault, bad_token, unknown_object
-from linda.emulator.graph import answer, authorize, bearer_token, check_version
+from linda.emulator.graph import answer, authorize, bearer_token, check_token, check_version
 from linda.emulator.state import StoredMedia
 from linda.whatsapp.limits import DOCUMENT_MAX_BYTES, MEDIA_MAX_BYTES
 
@@ -78,15 +78,13 @@ def media_router(emulator: Emulator) -> APIRouter:
 
 def _owned(emulator: Emulator, request: Request, media_id: str) -> StoredMedia:
     """The media, when the bearer token is that of the number that owns it."""
-    token = bearer_token(request)
-    if token is None:
+    if bearer_token(request) is None:
         raise bad_token("An access token is required to request this resource.")
     stored = emulator.media.get(media_id)
     if stored is None:
         raise unknown_object(media_id)
     owner = emulator.numbers.get(stored.phone_number_id)
-    if owner is None or owner.access_token != token:
-        raise bad_token("Invalid OAuth access token - Cannot parse access token")
+    check_token(request, owner.access_token if owner else None)
     return stored
 
 
