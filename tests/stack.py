@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from linda.app import create_app
-from linda.emulator import EmulatedNumber, Emulator, Template
+from linda.emulator import EmulatedNumber, Emulator, Template, inbound
 from linda.settings import AccountSettings, Settings
 from linda.store.db import Database
 from linda.store.models import Account, InboxItem
@@ -116,3 +116,18 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0
         if time.monotonic() > deadline:
             raise AssertionError(f"condition {check.__name__} still false after {timeout} s")
         await asyncio.sleep(0.02)
+
+
+def text_webhook(
+    account: AccountSettings, user: str, text: str, wamid: str, *, profile_name: str = "Ali", **extra: Any
+) -> dict[str, Any]:
+    """Meta's webhook for `user` writing `text` to `account`, with a fixed time (for tests that build bodies)."""
+    return inbound.message_payload(
+        emulated(account),
+        user,
+        {"type": "text", "text": {"body": text}},
+        wamid=wamid,
+        timestamp=1764000000,
+        profile_name=profile_name,
+        **extra,
+    )

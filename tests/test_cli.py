@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from linda.cli import app
 from linda.cli.common import console
@@ -33,38 +33,15 @@ def test_help_lists_the_commands() -> None:
         assert name in result.output
 
 
+def add_account(throughput: int) -> Result:
+    args = ["accounts", "add", "--phone-number-id", "42", "--display-number", "+971 4 123 4567"]
+    return runner.invoke(app, [*args, "--throughput", str(throughput), "--name", "Rentals"])
+
+
 def test_accounts_add_then_list(env: str) -> None:
-    added = runner.invoke(
-        app,
-        [
-            "accounts",
-            "add",
-            "--phone-number-id",
-            "42",
-            "--display-number",
-            "+971 4 123 4567",
-            "--throughput",
-            "20",
-            "--name",
-            "Rentals",
-        ],
-    )
+    added = add_account(20)
     assert added.exit_code == 0, added.output
-    again = runner.invoke(
-        app,
-        [
-            "accounts",
-            "add",
-            "--phone-number-id",
-            "42",
-            "--display-number",
-            "+971 4 123 4567",
-            "--throughput",
-            "80",
-            "--name",
-            "Rentals",
-        ],
-    )
+    again = add_account(80)  # the same number again: updated, not duplicated
     assert again.exit_code == 0
     listed = runner.invoke(app, ["accounts", "list", "--json"])
     rows = [json.loads(line) for line in listed.output.splitlines()]

@@ -16,21 +16,13 @@ from linda.store.db import Database
 from linda.store.models import Contact, Conversation, InboxItem, Message, StatusEvent
 from tests.conftest import NUMBER
 from tests.processes import start_worker
-from tests.stack import emulated, eventually
+from tests.stack import emulated, eventually, text_webhook
 
 USERS = [f"97150123{index:04d}" for index in range(20)]
 
 
 def message_body(wamid: str, user: str, text: str) -> bytes:
-    payload = inbound.message_payload(
-        emulated(NUMBER),
-        user,
-        {"type": "text", "text": {"body": text}},
-        wamid=wamid,
-        timestamp=1764000000,
-        profile_name="Ali",
-    )
-    return json.dumps(payload).encode()
+    return json.dumps(text_webhook(NUMBER, user, text, wamid)).encode()
 
 
 def status_body(wamid: str, status: str, timestamp: int) -> bytes:

@@ -17,7 +17,7 @@ from linda.store.db import Database
 from linda.store.models import Contact, Conversation, InboxItem, Message
 from linda.store.types import utcnow
 from tests.conftest import NUMBER, SECOND_NUMBER
-from tests.stack import Stack, emulated, eventually, running_stack
+from tests.stack import Stack, emulated, eventually, running_stack, text_webhook
 
 USER = "971501234567"
 
@@ -105,16 +105,7 @@ async def test_every_inbound_type_is_stored_with_its_text(stack: Stack) -> None:
 
 
 async def test_sender_known_only_by_user_id(stack: Stack) -> None:
-    number = emulated(NUMBER)
-    payload = inbound.message_payload(
-        number,
-        USER,
-        {"type": "text", "text": {"body": "hello"}},
-        wamid="wamid.U1",
-        timestamp=1764000000,
-        profile_name="Sara",
-        user_id="AE.1234567890",
-    )
+    payload = text_webhook(NUMBER, USER, "hello", "wamid.U1", profile_name="Sara", user_id="AE.1234567890")
     value = payload["entry"][0]["changes"][0]["value"]
     del value["messages"][0]["from"], value["contacts"][0]["wa_id"]
     await stack.emulator.post_webhook(payload)
@@ -130,31 +121,10 @@ async def test_sender_known_only_by_user_id(stack: Stack) -> None:
 
 
 async def test_batched_entries_changes_messages_and_statuses_are_all_handled(stack: Stack) -> None:
-    first, second = emulated(NUMBER), emulated(SECOND_NUMBER)
-    one = inbound.message_payload(
-        first,
-        USER,
-        {"type": "text", "text": {"body": "a"}},
-        wamid="wamid.A",
-        timestamp=1764000000,
-        profile_name="Ali",
-    )
-    two = inbound.message_payload(
-        first,
-        "971509998877",
-        {"type": "text", "text": {"body": "b"}},
-        wamid="wamid.B",
-        timestamp=1764000001,
-        profile_name="Mona",
-    )
-    three = inbound.message_payload(
-        second,
-        USER,
-        {"type": "text", "text": {"body": "c"}},
-        wamid="wamid.C",
-        timestamp=1764000002,
-        profile_name="Ali",
-    )
+    first = emulated(NUMBER)
+    one = text_webhook(NUMBER, USER, "a", "wamid.A")
+    two = text_webhook(NUMBER, "971509998877", "b", "wamid.B", profile_name="Mona")
+    three = text_webhook(SECOND_NUMBER, USER, "c", "wamid.C")
     batch = copy.deepcopy(one)
     value = batch["entry"][0]["changes"][0]["value"]
     value["messages"] += two["entry"][0]["changes"][0]["value"]["messages"]
@@ -178,14 +148,7 @@ async def test_batched_entries_changes_messages_and_statuses_are_all_handled(sta
 
 
 async def test_redelivered_webhook_changes_nothing(stack: Stack) -> None:
-    payload = inbound.message_payload(
-        emulated(NUMBER),
-        USER,
-        {"type": "text", "text": {"body": "once"}},
-        wamid="wamid.ONCE",
-        timestamp=1764000000,
-        profile_name="Ali",
-    )
+    payload = text_webhook(NUMBER, USER, "once", "wamid.ONCE")
     for _ in range(3):
         await stack.emulator.post_webhook(payload)
     await stack.inbox_settled()
@@ -201,14 +164,7 @@ async def test_unknown_number_goes_to_dead_letters_and_replays_after_the_account
     from linda.settings import AccountSettings
 
     stranger = AccountSettings(phone_number_id="999000999", display_phone_number="+971 4 999 0000")
-    payload = inbound.message_payload(
-        emulated(stranger),
-        USER,
-        {"type": "text", "text": {"body": "hi"}},
-        wamid="wamid.LATE",
-        timestamp=1764000000,
-        profile_name="Ali",
-    )
+    payload = text_webhook(stranger, USER, "hi", "wamid.LATE")
     await stack.emulator.post_webhook(payload)
     await stack.emulator.wait_idle()
 
@@ -243,17 +199,9 @@ class Crash(BaseException):
 
 async def test_crash_mid_batch_then_restart_loses_nothing_and_doubles_nothing(db: Database) -> None:
     await save_account(db, NUMBER)
-    number = emulated(NUMBER)
     bodies = []
     for row in range(3):
-        payload = inbound.message_payload(
-            number,
-            USER,
-            {"type": "text", "text": {"body": f"r{row}m0"}},
-            wamid=f"wamid.{row}.0",
-            timestamp=1764000000,
-            profile_name="Ali",
-        )
+        payload = text_webhook(NUMBER, USER, f"r{row}m0", f"wamid.{row}.0")
         messages = payload["entry"][0]["changes"][0]["value"]["messages"]
         for index in (1, 2):
             messages.append(
@@ -296,14 +244,7 @@ async def test_crash_mid_batch_then_restart_loses_nothing_and_doubles_nothing(db
 
 async def test_failing_row_retries_then_becomes_dead_with_its_error(db: Database) -> None:
     await save_account(db, NUMBER)
-    payload = inbound.message_payload(
-        emulated(NUMBER),
-        USER,
-        {"type": "text", "text": {"body": "x"}},
-        wamid="wamid.F",
-        timestamp=1764000000,
-        profile_name="Ali",
-    )
+    payload = text_webhook(NUMBER, USER, "x", "wamid.F")
     import json
 
     async with db.transaction() as session:

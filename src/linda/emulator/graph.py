@@ -32,23 +32,27 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def check_token(request: Request, expected: str | None) -> None:
-    """GraphFault 190 unless the request carries the bearer token `expected` (None: nobody's token fits)."""
+def require_token(request: Request) -> str:
+    """The request's bearer token; GraphFault 190 when there is none (checked before anything else)."""
     token = bearer_token(request)
     if token is None:
         raise bad_token("An access token is required to request this resource.")
+    return token
+
+
+def check_token(token: str, expected: str | None) -> None:
+    """GraphFault 190 unless `token` is `expected` (None: nobody's token fits)."""
     if token != expected:
         raise bad_token("Invalid OAuth access token - Cannot parse access token")
 
 
 def authorize(emulator: Emulator, request: Request, phone_number_id: str) -> EmulatedNumber:
     """The number addressed, when the request's bearer token is that number's; GraphFault otherwise."""
-    if bearer_token(request) is None:
-        raise bad_token("An access token is required to request this resource.")
+    token = require_token(request)
     number = emulator.numbers.get(phone_number_id)
     if number is None:
         raise unknown_object(phone_number_id)
-    check_token(request, number.access_token)
+    check_token(token, number.access_token)
     return number
 
 

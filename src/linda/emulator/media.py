@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from linda.emulator.faults import GraphFault, bad_token, unknown_object
-from linda.emulator.graph import answer, authorize, bearer_token, check_token, check_version
+from linda.emulator.faults import GraphFault, unknown_object
+from linda.emulator.graph import answer, authorize, check_token, check_version, require_token
 from linda.emulator.state import StoredMedia
 from linda.whatsapp.limits import DOCUMENT_MAX_BYTES, MEDIA_MAX_BYTES
 
@@ -78,13 +78,12 @@ def media_router(emulator: Emulator) -> APIRouter:
 
 def _owned(emulator: Emulator, request: Request, media_id: str) -> StoredMedia:
     """The media, when the bearer token is that of the number that owns it."""
-    if bearer_token(request) is None:
-        raise bad_token("An access token is required to request this resource.")
+    token = require_token(request)
     stored = emulator.media.get(media_id)
     if stored is None:
         raise unknown_object(media_id)
     owner = emulator.numbers.get(stored.phone_number_id)
-    check_token(request, owner.access_token if owner else None)
+    check_token(token, owner.access_token if owner else None)
     return stored
 
 
