@@ -94,7 +94,7 @@ def test_inbox_status_and_replay(env: str) -> None:
 
 def test_db_upgrade_and_settings(env: str) -> None:
     upgraded = runner.invoke(app, ["db", "upgrade"])
-    assert upgraded.exit_code == 0 and "revision 0001" in upgraded.output
+    assert upgraded.exit_code == 0 and "revision 0002" in upgraded.output
     settings = runner.invoke(app, ["settings"])
     assert "LINDA_DATABASE_URL" in settings.output
 

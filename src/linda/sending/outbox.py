@@ -57,7 +57,8 @@ async def enqueue(
 ) -> OutboxItem:
     """Queue `message` ({"type": ..., <type>: {...}}) from `account` to the phone or wa_id `to`.
 
-    The same idempotency key queues once: a second call returns the first row. Raises SendRefused.
+    The same idempotency key queues once: a second call returns the first row. Raises SendRefused. A contact
+    who opted out gets replies to their own messages (`reply_to`) and nothing else.
     """
     if idempotency_key is not None:
         existing = await session.scalar(
@@ -67,6 +68,10 @@ async def enqueue(
             return existing
     key = idempotency_key or f"out-{uuid.uuid4().hex}"
     contact = await _recipient(session, to)
+    if contact.opted_out and reply_to is None:
+        raise SendRefused(
+            "opted_out", f"{to} opted out of messages; they must opt in again (e.g. by sending START)", "to"
+        )
     conversation = await conversation_of(session, account.id, contact.id)
     if messages.needs_service_window(message) and not window_open(conversation):
         if not fallback_template:

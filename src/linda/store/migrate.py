@@ -33,9 +33,10 @@ def _upgrade(connection: Connection) -> None:
 
 
 def _pending(connection: Connection) -> list[str]:
-    current = set(MigrationContext.configure(connection).get_current_heads())
+    current = MigrationContext.configure(connection).get_current_heads()
     script = ScriptDirectory.from_config(alembic_config())
-    return [rev.revision for rev in script.walk_revisions() if rev.revision not in current]
+    pending = script.iterate_revisions("heads", current[0] if current else "base")
+    return [rev.revision for rev in reversed(list(pending)) if rev is not None]
 
 
 async def upgrade(db: Database) -> None:

@@ -85,6 +85,13 @@ class Conversation(Base):
     window_expires_at: Mapped[datetime | None]
     last_inbound_at: Mapped[datetime | None]
     last_outbound_at: Mapped[datetime | None]
+    # hand-off: while assigned to a person, the bot leaves this conversation alone
+    assigned_to: Mapped[str | None] = mapped_column(String(128), index=True)
+    assigned_at: Mapped[datetime | None]
+    # the menu the bot last offered here, until it times out
+    menu: Mapped[str | None] = mapped_column(String(64))
+    menu_expires_at: Mapped[datetime | None]
+    away_sent_at: Mapped[datetime | None]  # the last "we are closed" message, so it is not repeated each time
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -166,3 +173,15 @@ class OutboxItem(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token of the management API. Only its SHA-256 is stored; revoked tokens stay for the record."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
