@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from linda import __version__
 from linda.accounts import SANDBOX_ACCOUNT
+from linda.api import install_api
 from linda.emulator import Emulator, emulator_from_settings
 from linda.inbox.processor import counts
 from linda.inbox.receiver import WebhookEndpoint
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.emulator = emulator
     app.router.routes.append(WebhookEndpoint(settings, inbox, runtime.notify_inbox).route())
+    install_api(app)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, object]:
