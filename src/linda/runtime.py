@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from redis.asyncio import Redis
 
 from linda.accounts import save_account
+from linda.bot import Bot, build_bot
 from linda.inbox.apply import MessageHook
 from linda.inbox.processor import InboxProcessor
 from linda.sending.limiter import MemoryRates, RateStore, RedisRates, SendLimiter
@@ -32,11 +33,13 @@ class Runtime:
         settings: Settings,
         db: Database,
         *,
+        bot: Bot | None = None,
         hooks: Sequence[MessageHook] = (),
         webhook_pressure: Callable[[], int] | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
+        self.bot = bot if bot is not None else build_bot(settings)
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         rates: RateStore = (
             RedisRates(self.redis, prefix=settings.redis_key_prefix + "rate:")
@@ -64,11 +67,13 @@ class Runtime:
             ),
         )
         self.receipts = ReadReceipts(self.client, limiter) if settings.mark_as_read else None
+        hooks = [self.bot.handle_message, *hooks]
         if self.receipts is not None:
-            hooks = [*hooks, self.receipts.collect]
+            hooks.append(self.receipts.collect)
         self.inbox = InboxProcessor(
             db,
             hooks=hooks,
+            status_hooks=[self.bot.handle_status],
             batch_size=settings.inbox_batch_size,
             lease_seconds=settings.lease_seconds,
             max_attempts=settings.inbox_max_attempts,

@@ -106,6 +106,17 @@ class Settings(BaseSettings):
         "(e.g. follow_up:en_US). Unset: such sends fail with outside_service_window.",
     )
 
+    bot_rules: str | None = Field(
+        None,
+        description="YAML rules file of the built-in bot behaviours (docs/bots.md), reloaded when it changes. "
+        "Unset: no built-in behaviours, except in sandbox mode, which uses the sample brokerage rules.",
+    )
+    bot_modules: list[str] = Field(
+        default_factory=list,
+        description="Python bot modules with a setup(bot) function (file paths or dotted names), as a JSON "
+        "list; `--bot` adds one.",
+    )
+
     emulator_webhook_url: str | None = Field(
         None, description="Emulator: where it posts webhooks (default: this server's /webhooks/whatsapp)."
     )

@@ -34,9 +34,21 @@ class Received:
     conversation: Conversation
     message: Message
     inbound: InboundMessage
+    first: bool = False  # the contact's first message to this number
+
+
+@dataclass
+class StatusReceived:
+    """A new status of a message Linda sent; handed to status hooks in the same transaction."""
+
+    session: AsyncSession
+    account: Account
+    status: StatusUpdate
+    message: Message | None
 
 
 MessageHook = Callable[[Received], Awaitable[None]]
+StatusHook = Callable[[StatusReceived], Awaitable[None]]
 
 
 @dataclass
@@ -49,7 +61,11 @@ class Applied:
 
 
 async def apply_change(
-    session: AsyncSession, account: Account, change: Change, hooks: Sequence[MessageHook] = ()
+    session: AsyncSession,
+    account: Account,
+    change: Change,
+    hooks: Sequence[MessageHook] = (),
+    status_hooks: Sequence[StatusHook] = (),
 ) -> Applied:
     applied = Applied(unparsed=[item.reason for item in change.unparsed])
     for inbound in change.messages:
@@ -64,10 +80,13 @@ async def apply_change(
     # Status application and the sender's recording of a wamid exclude each other per wamid (see sender).
     await lock_names(session, [wamid_lock(status.id) for status in change.statuses])
     for status in change.statuses:
-        if await _store_status(session, status):
-            applied.statuses += 1
-        else:
+        stored, message = await _store_status(session, status)
+        if not stored:
             applied.duplicate_statuses += 1
+            continue
+        applied.statuses += 1
+        for status_hook in status_hooks:
+            await status_hook(StatusReceived(session, account, status, message))
     return applied
 
 
@@ -76,6 +95,7 @@ async def _store_message(
 ) -> Received | None:
     contact = await upsert_contact(session, inbound.from_wa_id, inbound.from_user_id, profile_name)
     conversation = await open_window(session, account, contact, inbound.timestamp)
+    first = not await _wrote_before(session, conversation)
     message = await insert_if_absent(
         session,
         Message,
@@ -98,7 +118,13 @@ async def _store_message(
     )
     if message is None:  # a duplicate: stored before, by this process or another
         return None
-    return Received(session, account, contact, conversation, message, inbound)
+    return Received(session, account, contact, conversation, message, inbound, first)
+
+
+async def _wrote_before(session: AsyncSession, conversation: Conversation) -> bool:
+    """An inbound message of this conversation is stored already (this one is not yet)."""
+    earlier = select(Message.id).where(Message.conversation_id == conversation.id, Message.direction == "in")
+    return await session.scalar(earlier.limit(1)) is not None
 
 
 async def upsert_contact(
@@ -201,8 +227,9 @@ async def open_window(
     return conversation
 
 
-async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
-    """Keep the raw status once per (wamid, status) and move the message forward; False for a duplicate."""
+async def _store_status(session: AsyncSession, status: StatusUpdate) -> tuple[bool, Message | None]:
+    """Keep the raw status once per (wamid, status) and move the message forward; False for a duplicate,
+    with the message the status is about when Linda knows it."""
     event = await insert_if_absent(
         session,
         StatusEvent,
@@ -218,12 +245,12 @@ async def _store_status(session: AsyncSession, status: StatusUpdate) -> bool:
         unique=["wamid", "status"],
     )
     if event is None:
-        return False
+        return False, None
     message = await session.scalar(select(Message).where(Message.wamid == status.id))
     if message is not None:
         error = status.errors[0] if status.errors else None
         apply_status(message, status.status, error.code if error else None, error.title if error else None)
-    return True
+    return True, message
 
 
 def wamid_lock(wamid: str) -> str:

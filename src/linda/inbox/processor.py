@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from linda.inbox.apply import Applied, MessageHook, apply_change
+from linda.inbox.apply import Applied, MessageHook, StatusHook, apply_change
 from linda.pacing import backoff, idle
 from linda.store.db import Database
 from linda.store.leases import claim
@@ -57,6 +57,7 @@ class InboxProcessor:
         db: Database,
         *,
         hooks: Sequence[MessageHook] = (),
+        status_hooks: Sequence[StatusHook] = (),
         batch_size: int = 50,
         lease_seconds: float = 30.0,
         max_attempts: int = 5,
@@ -67,6 +68,7 @@ class InboxProcessor:
     ) -> None:
         self.db = db
         self.hooks = list(hooks)
+        self.status_hooks = list(status_hooks)
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
@@ -176,7 +178,7 @@ class InboxProcessor:
             account = accounts.get(change.phone_number_id or "")
             if account is None:
                 raise UnknownNumber(change.phone_number_id)
-            applied = await apply_change(session, account, change, self.hooks)
+            applied = await apply_change(session, account, change, self.hooks, self.status_hooks)
             total.messages += applied.messages
             total.duplicate_messages += applied.duplicate_messages
             total.statuses += applied.statuses

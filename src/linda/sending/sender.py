@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from linda.inbox.apply import apply_status, wamid_lock
 from linda.pacing import backoff, idle
@@ -118,7 +119,7 @@ class OutboxSender:
                 owner=self.owner,
                 limit=limit,
                 lease_seconds=self.config.lease_seconds,
-                where=OutboxItem.due_at <= utcnow(),
+                where=(OutboxItem.due_at <= utcnow()) & ~_waiting_behind(),
                 order_by=(OutboxItem.priority.desc(), OutboxItem.due_at),
             )
         return sorted(rows, key=lambda row: (-row.priority, row.due_at, row.id))
@@ -350,3 +351,15 @@ def _error_title(raw: dict[str, Any]) -> str | None:
         title = errors[0].get("title")
         return str(title) if title is not None else None
     return None
+
+
+def _waiting_behind() -> ColumnElement[bool]:
+    """The row waits for an earlier one to the same recipient from the same number: a user receives a
+    number's messages in the order they were queued (a greeting before its menu), whichever process sends."""
+    earlier = aliased(OutboxItem)
+    return exists().where(
+        earlier.account_id == OutboxItem.account_id,
+        earlier.recipient == OutboxItem.recipient,
+        earlier.state == "pending",
+        earlier.id < OutboxItem.id,
+    )

@@ -155,7 +155,10 @@ class OutboxItem(Base):
     """A message to send. Higher priority first, then earlier due time; claimed with a lease."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_claim", "state", "due_at", "priority"),)
+    __table_args__ = (
+        Index("ix_outbox_claim", "state", "due_at", "priority"),
+        Index("ix_outbox_recipient_order", "recipient", "account_id", "state", "id"),  # per-recipient order
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)

@@ -39,8 +39,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("away_sent_at", linda.store.types.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f("ix_conversations_assigned_to"), ["assigned_to"], unique=False)
 
+    op.create_index(
+        "ix_outbox_recipient_order", "outbox", ["recipient", "account_id", "state", "id"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_recipient_order", table_name="outbox")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_conversations_assigned_to"))
         batch_op.drop_column("away_sent_at")
