@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 from fastapi import FastAPI
 
+from linda.emulator.chat_api import chat_router
 from linda.emulator.control import control_router
 from linda.emulator.graph import messages_router
 from linda.emulator.media import media_router
@@ -39,6 +40,7 @@ def create_emulator_app(emulator: Emulator) -> FastAPI:
     )
     # Order matters: the fixed paths must win over the Graph API's two-segment `/{version}/{id}` route.
     app.include_router(control_router(emulator))
+    app.include_router(chat_router(emulator))
     app.include_router(messages_router(emulator))
     app.include_router(media_router(emulator))
     return app

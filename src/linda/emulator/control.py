@@ -26,7 +26,7 @@ class Inbound(BaseModel):
     from_: str = Field(alias="from")
     type: str
     phone_number_id: str | None = None
-    profile_name: str = "Test User"
+    profile_name: str | None = None
     user_id: str | None = None
     context: dict[str, Any] | None = None
 

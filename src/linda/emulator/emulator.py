@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from linda.emulator import inbound
+from linda.emulator.chats import ChatLog
 from linda.emulator.faults import GraphFault, default_http_status
 from linda.emulator.state import (
     EmulatedNumber,
@@ -43,6 +44,7 @@ class Emulator:
         status_delays: tuple[float, float, float] = (0.05, 0.1, 0.2),
         webhook_retry_base: float = 0.2,
         webhook_max_attempts: int = 8,
+        heartbeat_seconds: float = 15.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         from linda.emulator.app import create_emulator_app
@@ -51,6 +53,8 @@ class Emulator:
         self.webhook_url = webhook_url
         self.status_delays = status_delays
         self.clock = clock
+        self.heartbeat_seconds = heartbeat_seconds
+        self.chats = ChatLog(clock)
         self.numbers: dict[str, EmulatedNumber] = {}
         self.templates: dict[tuple[str, str], Template] = {}
         self.windows: dict[tuple[str, str], float] = {}
@@ -67,7 +71,7 @@ class Emulator:
         self.emitter = WebhookEmitter(
             app_secret=app_secret,
             url=lambda: self.webhook_url,
-            record=self.webhooks.append,
+            record=self._recorded_webhook,
             clock=clock,
             retry_base=webhook_retry_base,
             max_attempts=webhook_max_attempts,
@@ -119,15 +123,19 @@ class Emulator:
         wa_id: str,
         message: dict[str, Any],
         *,
-        profile_name: str = "Test User",
+        profile_name: str | None = None,
         context_id: str | None = None,
         user_id: str | None = None,
     ) -> str:
-        """A simulated user sends `message` to a business number: queue Meta's webhook, open the window."""
+        """A simulated user sends `message` to a business number: queue Meta's webhook, open the window.
+
+        Without `profile_name`, the user's known name is used (from an earlier message or `POST
+        /_emulator/users`), else "Test User"."""
         number = self.numbers.get(phone_number_id)
         if number is None:
             raise KeyError(f"unknown phone_number_id {phone_number_id!r}")
         wa_id = inbound.digits(wa_id)
+        profile_name = profile_name or self.chats.profile_name(wa_id) or "Test User"
         message = self._with_media(phone_number_id, message)
         wamid = inbound.new_wamid()
         payload = inbound.message_payload(
@@ -142,6 +150,9 @@ class Emulator:
         )
         self.received.setdefault(phone_number_id, set()).add(wamid)
         self.open_window(phone_number_id, wa_id)
+        self.chats.user_message(
+            phone_number_id, wa_id, payload["entry"][0]["changes"][0]["value"]["messages"][0], profile_name
+        )
         self.emitter.schedule(phone_number_id, payload, "message")
         return wamid
 
@@ -214,6 +225,17 @@ class Emulator:
 
     def record(self, entry: RecordedRequest) -> None:
         self.requests.append(entry)
+        body = entry.body
+        if entry.error_code is not None or not isinstance(body, dict):
+            return
+        if entry.wamid is not None and entry.to is not None:
+            self.chats.business_message(entry.phone_number_id, entry.to, entry.wamid, body)
+        elif body.get("status") == "read" and isinstance(body.get("message_id"), str):
+            self.chats.marked_read(body["message_id"])
+
+    def _recorded_webhook(self, delivery: RecordedWebhook) -> None:
+        self.webhooks.append(delivery)
+        self.chats.webhook(delivery)
 
     def sent_messages(self, to: str | None = None) -> list[RecordedRequest]:
         """Accepted sends, optionally only those to `to` (any spelling of the number)."""

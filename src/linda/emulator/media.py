@@ -48,7 +48,7 @@ def media_router(emulator: Emulator) -> APIRouter:
                 data = await file.read()
                 mime = str(form.get("type") or file.content_type or "")
             recorded.update(filename=file.filename, size=len(data))
-            _check_upload(mime, len(data))
+            check_upload(mime, len(data))
         except GraphFault as fault:
             return answer(emulator, request, phone_number_id, recorded, fault)
         stored = emulator.store_media(phone_number_id, data, mime)
@@ -87,7 +87,8 @@ def _owned(emulator: Emulator, request: Request, media_id: str) -> StoredMedia:
     return stored
 
 
-def _check_upload(mime: str, size: int) -> None:
+def check_upload(mime: str, size: int) -> None:
+    """GraphFault 131053 unless `mime` is a MIME type and `size` is within Meta's limit for its kind."""
     kind, slash, sub = mime.partition("/")
     if not slash or not sub:
         raise GraphFault(131053, f"type: {mime!r} is not a MIME type", http_status=400)
