@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -32,7 +32,7 @@ from linda.sending.outbox import fallback_message, window_open
 from linda.store.db import Database
 from linda.store.leases import claim
 from linda.store.locks import lock_names
-from linda.store.models import Account, Conversation, Message, OutboxItem, StatusEvent
+from linda.store.models import Account, Contact, Conversation, Message, OutboxItem, StatusEvent
 from linda.store.types import utcnow
 from linda.whatsapp import messages
 from linda.whatsapp.client import GraphClient
@@ -144,7 +144,11 @@ class OutboxSender:
         if row.attempts and await self._already_sent(row):
             return
         body = row.body
-        if messages.needs_service_window(body) and not await self._window_open(row):
+        window_open, opted_out = await self._recipient_state(row)
+        if opted_out:  # opted out after this was queued: only replies to their own messages may go
+            await self._fail(row, GraphAPIError(0, "opted_out: the contact opted out after this was queued"))
+            return
+        if messages.needs_service_window(body) and not window_open:
             if not self.config.fallback_template:
                 await self._fail(
                     row,
@@ -244,11 +248,15 @@ class OutboxSender:
         self._numbers[account_id] = (time.monotonic(), number)
         return number
 
-    async def _window_open(self, row: OutboxItem) -> bool:
+    async def _recipient_state(self, row: OutboxItem) -> tuple[bool, bool]:
+        """Whether the recipient's service window is open, and whether they refuse this message (opted out,
+        and it is not a reply to them)."""
         async with self.db.read() as session:
             message = await session.get_one(Message, row.message_id)
             conversation = await session.get(Conversation, message.conversation_id or 0)
-        return window_open(conversation)
+            contact = await session.get(Contact, message.contact_id or 0)
+        opted_out = contact is not None and contact.opted_out and message.reply_to_wamid is None
+        return window_open(conversation), opted_out
 
     async def _already_sent(self, row: OutboxItem) -> bool:
         async with self.db.read() as session:
@@ -354,12 +362,16 @@ def _error_title(raw: dict[str, Any]) -> str | None:
 
 
 def _waiting_behind() -> ColumnElement[bool]:
-    """The row waits for an earlier one to the same recipient from the same number: a user receives a
-    number's messages in the order they were queued (a greeting before its menu), whichever process sends."""
-    earlier = aliased(OutboxItem)
+    """The row waits for one that goes before it to the same recipient from the same number: a user gets a
+    number's messages by priority, then in the order they were queued (a greeting before its menu),
+    whichever process sends them."""
+    ahead = aliased(OutboxItem)
     return exists().where(
-        earlier.account_id == OutboxItem.account_id,
-        earlier.recipient == OutboxItem.recipient,
-        earlier.state == "pending",
-        earlier.id < OutboxItem.id,
+        ahead.account_id == OutboxItem.account_id,
+        ahead.recipient == OutboxItem.recipient,
+        ahead.state == "pending",
+        or_(
+            ahead.priority > OutboxItem.priority,
+            (ahead.priority == OutboxItem.priority) & (ahead.id < OutboxItem.id),
+        ),
     )
