@@ -13,7 +13,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from linda.bot.hours import BusinessHours, Schedule, expand_days, parse_ranges
 from linda.contacts.phones import InvalidPhone, to_e164
@@ -51,6 +59,7 @@ def _text_reply(value: Any) -> Any:
     return {"text": value} if isinstance(value, str) else value
 
 
+Phone = Annotated[str, AfterValidator(to_e164)]  # any spelling in, E.164 out
 Seconds = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 Words = Annotated[list[str], BeforeValidator(_listed)]
 Text = str | dict[str, str]  # one text, or one per language code: {en: "Hello", ar: "مرحبا"}
@@ -112,11 +121,11 @@ class ReplySpec(Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> ReplySpec:
+        if (self.buttons or self.list_spec) and self.text is None:
+            raise ValueError("buttons and lists need a text to go with them")
         media = [self.image, self.video, self.document, self.audio]
         if self.text is None and self.menu is None and all(m is None for m in media) and not self.handoff:
             raise ValueError("says nothing: give text, a media item, a menu or handoff")
-        if (self.buttons or self.list_spec) and self.text is None:
-            raise ValueError("buttons and lists need a text to go with them")
         if self.buttons and self.list_spec:
             raise ValueError("give buttons or a list, not both")
         return self
@@ -229,7 +238,7 @@ class Lookup(Strict):
 
 class Rules(Strict):
     default_language: str = "en"
-    admins: list[str] = []
+    admins: list[Phone] = []
     hours: Hours | None = None
     away: Away | None = None
     greeting: Reply | None = None
@@ -242,8 +251,6 @@ class Rules(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Rules:
-        for phone in self.admins:
-            to_e164(phone)  # raises InvalidPhone (a ValueError) with the reason
         if self.away is not None and self.hours is None:
             raise ValueError("away needs hours: say when the business is open")
         seen: dict[str, str] = {}

@@ -6,7 +6,8 @@ import asyncio
 import json
 import os
 import signal
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
@@ -15,7 +16,16 @@ from linda.cli.common import app, console, refuse_unsafe
 from linda.settings import AccountSettings, Settings, get_settings
 from linda.store.db import Database
 
+T = TypeVar("T")
 SANDBOX_DATABASE = "sqlite:///linda-sandbox.db"
+BotOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--bot",
+        help="A Python module with a setup(bot) function: a file (mybot.py) or a dotted name; repeatable "
+        "[LINDA_BOT_MODULES].",
+    ),
+]
 
 
 @app.command()
@@ -28,12 +38,17 @@ def serve(
             help="Serve the emulator here under /emulator and use it: no Meta account needed [LINDA_SANDBOX]."
         ),
     ] = False,
+    bot: BotOption = None,
 ) -> None:
     """Receive webhooks and send messages: the web server, the inbox processor and the senders."""
     from linda.app import create_app, sandbox_settings
 
     settings = get_settings()
-    update: dict[str, object] = {"host": host or settings.host, "port": port or settings.port}
+    update: dict[str, object] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "bot_modules": settings.bot_modules + (bot or []),
+    }
     if sandbox or settings.sandbox:
         update["sandbox"] = True
         if "LINDA_DATABASE_URL" not in os.environ and settings.database_url == _default_database():
@@ -44,7 +59,7 @@ def serve(
         settings = sandbox_settings(settings)
     _banner(settings)
     uvicorn.run(
-        create_app(settings),
+        _or_exit(create_app, settings),
         host=settings.host,
         port=settings.port,
         log_level="info",
@@ -84,17 +99,29 @@ def _banner(settings: Settings) -> None:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
+def _or_exit(build: Callable[[Settings], T], settings: Settings) -> T:
+    """Build the app or runtime; a bad rules file or bot module stops the command with what to fix."""
+    from linda.bot import PluginError, RulesError
+
+    try:
+        return build(settings)
+    except (RulesError, PluginError) as exc:
+        console.print(f"[red]Cannot start:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
-def worker() -> None:
+def worker(bot: BotOption = None) -> None:
     """Process the inbox and send the outbox without a web server (add one per machine to scale out)."""
     from linda.runtime import Runtime
 
     settings = get_settings()
+    settings = settings.model_copy(update={"bot_modules": settings.bot_modules + (bot or [])})
     refuse_unsafe(settings)
+    db = Database(settings.database_url)
+    runtime = _or_exit(lambda s: Runtime(s, db), settings)
 
     async def main() -> None:
-        db = Database(settings.database_url)
-        runtime = Runtime(settings, db)
         await runtime.prepare()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
