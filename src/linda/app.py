@@ -15,6 +15,7 @@ from linda.inbox.processor import counts
 from linda.inbox.receiver import WebhookEndpoint
 from linda.inbox.writer import InboxWriter
 from linda.runtime import Runtime
+from linda.sandbox import SANDBOX_PREFIX, sandbox_app
 from linda.settings import Settings, get_settings
 from linda.store.db import Database
 
@@ -22,11 +23,13 @@ EMULATOR_PREFIX = "/emulator"
 
 
 def sandbox_settings(settings: Settings) -> Settings:
-    """Sandbox mode: Linda talks to the emulator mounted in this same server, on a sandbox number."""
+    """Sandbox mode: Linda talks to the emulator mounted in this same server, on a sandbox number, and marks
+    messages read (blue ticks in the sandbox chat) unless LINDA_MARK_AS_READ says otherwise."""
     return settings.model_copy(
         update={
             "graph_api_url": settings.base_url.rstrip("/") + EMULATOR_PREFIX,
             "accounts": settings.all_accounts() or [SANDBOX_ACCOUNT],
+            "mark_as_read": settings.mark_as_read or "mark_as_read" not in settings.model_fields_set,
         }
     )
 
@@ -76,4 +79,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     if emulator is not None:
         app.mount(EMULATOR_PREFIX, emulator.app)
+        app.mount(SANDBOX_PREFIX, sandbox_app(".." + EMULATOR_PREFIX))
     return app

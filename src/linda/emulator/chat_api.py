@@ -5,6 +5,7 @@ have no authentication."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +22,9 @@ from linda.emulator.outbound import recipient_wa_id
 
 if TYPE_CHECKING:
     from linda.emulator.emulator import Emulator
+
+
+_PHONE = re.compile(r"\+?[\d\s().-]+")
 
 
 class UserIn(BaseModel):
@@ -46,8 +50,10 @@ def chat_router(emulator: Emulator) -> APIRouter:
 
     @router.post("/users")
     async def add_user(user: UserIn) -> dict[str, Any]:
-        """Create a simulated user (a valid phone number, digits with or without '+'), or rename one."""
-        wa_id = recipient_wa_id(user.wa_id.strip())
+        """Create a simulated user (a valid phone number in international form: digits, with or without '+',
+        spaces, dashes, dots, parentheses), or rename one."""
+        spelled = user.wa_id.strip()
+        wa_id = recipient_wa_id(digits(spelled)) if _PHONE.fullmatch(spelled) else None
         if wa_id is None:
             raise HTTPException(
                 422, f"wa_id: {user.wa_id!r} is not a valid phone number in international form"

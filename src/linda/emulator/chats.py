@@ -31,10 +31,10 @@ from linda.emulator.state import RecordedWebhook
 HISTORY_LIMIT = 5000
 _RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3}
 _MEDIA_LABELS = {
-    "image": "📷 Photo",
-    "video": "🎥 Video",
-    "audio": "🎵 Audio",
-    "document": "📄 Document",
+    "image": "Photo",
+    "video": "Video",
+    "audio": "Audio",
+    "document": "Document",
     "sticker": "Sticker",
 }
 
@@ -292,15 +292,15 @@ def preview(message: dict[str, Any]) -> str:
     elif kind == "button":
         text = item.get("text") or item.get("payload")
     elif kind in MEDIA_TYPES:
-        text = item.get("caption") or _MEDIA_LABELS[kind]
+        text = item.get("caption") or item.get("filename") or _MEDIA_LABELS[kind]
     elif kind == "location":
-        text = "📍 " + str(item.get("name") or "Location")
+        text = "Location: " + str(item.get("name") or item.get("address") or "pin")
     elif kind == "template":
         text = f"Template {item.get('name', '')}"
     elif kind == "reaction":
         text = f"Reacted {item.get('emoji', '')}".strip()
     elif kind == "contacts":
-        text = "👤 Contact"
+        text = "Contact"
     line = str(text or kind or "message")
     return line if len(line) <= 80 else line[:79] + "…"
 
