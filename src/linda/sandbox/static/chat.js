@@ -695,7 +695,7 @@ function wire() {
   document.querySelectorAll("dialog").forEach((dialog) =>
     dialog.addEventListener("click", (e) => e.target === dialog && dialog.close()),
   );
-  $("chat-avatar").addEventListener("click", () => window.matchMedia("(max-width: 760px)").matches && closeChat());
+  $("back").addEventListener("click", closeChat);
 
   $("location-button").addEventListener("click", () => $("location-dialog").showModal());
   $("location-form").addEventListener("submit", (e) => {
