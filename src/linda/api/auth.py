@@ -44,5 +44,4 @@ async def require_token(
     token = await verify_token(database(request), credentials.credentials)
     if token is None:
         raise unauthorized()
-    request.state.api_token = token.name
     return token
