@@ -98,7 +98,9 @@ class Settings(BaseSettings):
     )
     retry_max_seconds: float = Field(600.0, description="Longest delay between two attempts.")
     mark_as_read: bool = Field(
-        False, description="Mark every stored inbound message as read, so the user sees blue ticks."
+        False,
+        description="Mark every stored inbound message as read, so the user sees blue ticks (on in sandbox "
+        "mode unless set).",
     )
     fallback_template: str | None = Field(
         None,

@@ -90,6 +90,7 @@ def _banner(settings: Settings) -> None:
             else f"LINDA_DATABASE_URL={settings.database_url} "
         )
         lines += [
+            f"  sandbox chat:     {base}/sandbox",
             f"  emulator (Meta):  {emulator}/_emulator/health",
             f"  a user says hi:   curl -H 'content-type: application/json' {emulator}/_emulator/inbound -d '{say_hi}'",
             f"  answer the user:  {database}linda send --to +971501234567 --text 'Hello!' --wait",
