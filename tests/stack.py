@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -80,6 +81,20 @@ def stack_settings(
         "retry_base_seconds": 0.05,
         "retry_max_seconds": 0.5,
         "lease_seconds": 5.0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def sandbox_test_settings(database: Path, port: int, **overrides: Any) -> Settings:
+    """`linda serve --sandbox` on `port` with its database in the file `database`, polling fast."""
+    values: dict[str, Any] = {
+        "sandbox": True,
+        "port": port,
+        "database_url": f"sqlite:///{database}",
+        "emulator_status_delays": (0.01, 0.02, 0.03),
+        "inbox_poll_seconds": 0.05,
+        "outbox_poll_seconds": 0.02,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

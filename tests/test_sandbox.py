@@ -10,24 +10,15 @@ from sqlalchemy import select
 from linda.accounts import SANDBOX_ACCOUNT
 from linda.app import create_app
 from linda.sending.outbox import enqueue
-from linda.settings import Settings
 from linda.store.models import Account, Message
 from linda.whatsapp import messages
 from tests.servers import free_port, serve
-from tests.stack import eventually
+from tests.stack import eventually, sandbox_test_settings
 
 
 async def test_a_user_says_hi_and_gets_an_answer_with_read_ticks(tmp_path: Path) -> None:
     port = free_port()
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        sandbox=True,
-        port=port,
-        database_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
-        emulator_status_delays=(0.01, 0.02, 0.03),
-        inbox_poll_seconds=0.05,
-        outbox_poll_seconds=0.02,
-    )
+    settings = sandbox_test_settings(tmp_path / "sandbox.db", port)
     app = create_app(settings)
     db = app.state.db
     async with serve(app, port=port) as url, httpx.AsyncClient(base_url=url) as client:

@@ -17,6 +17,7 @@ from linda.app import create_app
 from linda.sandbox import sandbox_app
 from linda.settings import Settings
 from tests.servers import free_port, serve
+from tests.stack import sandbox_test_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -42,15 +43,7 @@ expect = playwright_api.expect
 async def sandbox(tmp_path: Path) -> AsyncIterator[tuple[str, Any]]:
     """Linda in sandbox mode on a free loopback port, and a page of headless Chromium."""
     port = free_port()
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        sandbox=True,
-        port=port,
-        database_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
-        emulator_status_delays=(0.05, 0.1, 0.2),
-        inbox_poll_seconds=0.05,
-        outbox_poll_seconds=0.02,
-    )
+    settings = sandbox_test_settings(tmp_path / "sandbox.db", port, emulator_status_delays=(0.05, 0.1, 0.2))
     app = create_app(settings)
     async with serve(app, port=port) as url, browser_page() as page:
         yield url, page
