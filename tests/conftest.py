@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from linda.settings import AccountSettings
+from linda.cli.common import console
+from linda.settings import AccountSettings, get_settings
 from linda.store.db import Database
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -132,3 +133,15 @@ def redis_url() -> str:
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """For CLI tests: settings from a clean environment with a database file in `tmp_path` (its URL)."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("LINDA_DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setattr(console, "width", 200)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()

@@ -15,17 +15,6 @@ from linda.settings import get_settings
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("LINDA_DATABASE_URL", url)
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setattr(console, "width", 200)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0

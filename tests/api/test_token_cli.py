@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from linda.api.tokens import verify_token
 from linda.cli import app
-from linda.cli.common import console
-from linda.settings import get_settings
 from linda.store.db import Database
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("LINDA_DATABASE_URL", url)
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    monkeypatch.setattr(console, "width", 200)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
 
 
 def verified(url: str, token: str) -> bool:
