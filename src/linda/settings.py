@@ -119,6 +119,23 @@ class Settings(BaseSettings):
         "list; `--bot` adds one.",
     )
 
+    monitoring: bool = Field(
+        True, description="Measure Linda itself (latencies, errors, queues, memory) and keep the history."
+    )
+    metrics_flush_seconds: float = Field(
+        10.0, gt=0, description="How often each process stores what it measured (the finest resolution)."
+    )
+    metrics_retention: str = Field(
+        "10s:24h,1m:14d,1h:365d",
+        description="How long history is kept at each resolution, finest first; coarser ones are rolled up "
+        "from it by merging sketches.",
+    )
+    memory_limit_bytes: int | None = Field(
+        None,
+        description="Memory one process may use (e.g. its container's limit); the default alert fires above "
+        "85% of it. Unset: the machine's memory.",
+    )
+
     emulator_webhook_url: str | None = Field(
         None, description="Emulator: where it posts webhooks (default: this server's /webhooks/whatsapp)."
     )

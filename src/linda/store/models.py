@@ -188,3 +188,60 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class MetricPoint(Base):
+    """One series over one interval: a process's 10 s flush, or a rollup merged across processes ("*").
+
+    `value` is a counter's sum, a gauge's level (rollups keep the maximum), or a sketch's count; `sketch`
+    holds the quantile sketch of timed and observed series (see monitoring/sketch.py)."""
+
+    __tablename__ = "metric_points"
+    __table_args__ = (
+        UniqueConstraint("resolution", "at", "process", "name", "labels"),
+        Index("ix_metric_points_lookup", "resolution", "name", "at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    resolution: Mapped[int] = mapped_column(Integer)  # seconds: 10, 60, 3600
+    at: Mapped[datetime]  # the start of the interval, aligned to the resolution
+    process: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[str] = mapped_column(String(1000))  # canonical JSON of the sorted labels
+    kind: Mapped[str] = mapped_column(String(8))  # sketch | counter | gauge
+    value: Mapped[float]
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    sketch: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class Alert(Base):
+    """One alert: a rule's condition for one set of labels, with its current state."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)  # hash of rule name and labels
+    rule: Mapped[str] = mapped_column(String(200))
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(8), index=True)  # pending | firing | resolved
+    value: Mapped[float | None]
+    threshold: Mapped[float]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    pending_since: Mapped[datetime | None]
+    fired_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    last_true_at: Mapped[datetime | None]  # the condition last held (for keep_firing_for)
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]
+
+
+class AlertEvent(Base):
+    """The history of alerts: every change of state, with the value that caused it."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_at", "at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(8))
+    value: Mapped[float | None]
+    message: Mapped[str] = mapped_column(Text, default="")
