@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.runtime = runtime
     app.state.emulator = emulator
-    app.router.routes.append(WebhookEndpoint(settings, inbox, runtime.notify_inbox).route())
+    app.router.routes.append(WebhookEndpoint(settings, inbox, runtime.notify_inbox, runtime.monitor).route())
     install_api(app)
 
     @app.get("/health", tags=["operations"])

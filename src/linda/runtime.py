@@ -17,6 +17,9 @@ from linda.accounts import save_account
 from linda.bot import Bot, build_bot
 from linda.inbox.apply import MessageHook
 from linda.inbox.processor import InboxProcessor
+from linda.monitoring.collector import MetricsCollector
+from linda.monitoring.database import instrument_database
+from linda.monitoring.monitor import NullMonitor, PerformanceMonitor, watch_event_loop
 from linda.sending.limiter import MemoryRates, RateStore, RedisRates, SendLimiter
 from linda.sending.receipts import ReadReceipts
 from linda.sending.sender import OutboxSender, SenderConfig
@@ -39,7 +42,17 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.db = db
+        self.monitor = PerformanceMonitor() if settings.monitoring else NullMonitor()
+        if settings.monitoring:
+            instrument_database(db, self.monitor)
+        self.collector = MetricsCollector(
+            db,
+            self.monitor,
+            flush_seconds=settings.metrics_flush_seconds,
+            retention=settings.metrics_retention,
+        )
         self.bot = bot if bot is not None else build_bot(settings)
+        self.bot.monitor = self.monitor
         self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         rates: RateStore = (
             RedisRates(self.redis, prefix=settings.redis_key_prefix + "rate:")
@@ -65,6 +78,7 @@ class Runtime:
                 access_token=settings.access_token,
                 stop_grace_seconds=settings.graph_api_timeout_seconds + 5,
             ),
+            monitor=self.monitor,
         )
         self.receipts = ReadReceipts(self.client, limiter) if settings.mark_as_read else None
         hooks = [self.bot.handle_message, *hooks]
@@ -81,6 +95,7 @@ class Runtime:
             retry_base_seconds=settings.retry_base_seconds,
             on_processed=self._processed,
             webhook_pressure=webhook_pressure,
+            monitor=self.monitor,
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,6 +119,11 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
         if self.receipts is not None:
             self._tasks.append(asyncio.create_task(self.receipts.run(self._stop), name="read-receipts"))
+        if self.settings.monitoring:
+            self._tasks.append(asyncio.create_task(self.collector.run(self._stop), name="metrics"))
+            self._tasks.append(
+                asyncio.create_task(watch_event_loop(self.monitor, self._stop), name="event-loop-lag")
+            )
 
     async def stop(self) -> None:
         self._stop.set()

@@ -20,6 +20,7 @@ from linda.bot.context import MessageContext, StatusContext
 from linda.bot.filters import Filter, all_of
 from linda.contacts.phones import to_e164
 from linda.inbox.apply import Received, StatusReceived
+from linda.monitoring.monitor import NullMonitor, PerformanceMonitor
 from linda.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Bot:
     def __init__(self, *, admins: Iterable[str] = ()) -> None:
         self.message_handlers: list[Handler[MessageContext]] = []
         self.status_handlers: list[Handler[StatusContext]] = []
+        self.monitor: PerformanceMonitor = NullMonitor()  # the runtime gives its own
         fixed = frozenset(to_e164(a) for a in admins)
         self.admin_source: Callable[[], frozenset[str]] = lambda: fixed  # the rules file replaces it
         self.errors: deque[HandlerError] = deque(maxlen=20)  # the last failures, for `!status`
@@ -129,6 +131,7 @@ class Bot:
             if not handler.matches(context):
                 continue
             go_on = False
+            timing = self.monitor.start_timer("bot.handler", handler=handler.label)
             try:
                 async with session.begin_nested():
                     try:
@@ -138,7 +141,10 @@ class Bot:
                     except StopHandling:
                         pass
             except Exception as exc:
+                self.monitor.end_timer(timing, error=exc)
                 log.exception("bot handler %s failed; its changes were rolled back", handler.label)
                 self.errors.append(HandlerError(utcnow(), handler.label, f"{type(exc).__name__}: {exc}"))
+            else:
+                self.monitor.end_timer(timing)
             if not go_on:
                 return

@@ -58,6 +58,7 @@ class Applied:
     statuses: int = 0
     duplicate_statuses: int = 0
     unparsed: list[str] = field(default_factory=list)
+    by_status: dict[str, int] = field(default_factory=dict)  # new statuses, per kind
 
 
 async def apply_change(
@@ -85,6 +86,7 @@ async def apply_change(
             applied.duplicate_statuses += 1
             continue
         applied.statuses += 1
+        applied.by_status[status.status] = applied.by_status.get(status.status, 0) + 1
         for status_hook in status_hooks:
             await status_hook(StatusReceived(session, account, status, message))
     return applied

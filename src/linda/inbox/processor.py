@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.inbox.apply import Applied, MessageHook, StatusHook, apply_change
+from linda.monitoring.monitor import NullMonitor, PerformanceMonitor
 from linda.pacing import backoff, idle
 from linda.store.db import Database
 from linda.store.leases import claim
@@ -65,8 +66,10 @@ class InboxProcessor:
         retry_base_seconds: float = 1.0,
         on_processed: Callable[[], None] | None = None,
         webhook_pressure: Callable[[], int] | None = None,
+        monitor: PerformanceMonitor | None = None,
     ) -> None:
         self.db = db
+        self.monitor = monitor or NullMonitor()
         self.hooks = list(hooks)
         self.status_hooks = list(status_hooks)
         self.batch_size = batch_size
@@ -133,12 +136,18 @@ class InboxProcessor:
                 accounts = {a.phone_number_id: a for a in (await session.scalars(select(Account))).all()}
                 for row in rows:
                     try:
-                        async with session.begin_nested():
-                            applied = await self._apply(session, row.body, accounts)
+                        with self.monitor.timer("inbox.apply"):
+                            async with session.begin_nested():
+                                applied = await self._apply(session, row.body, accounts)
                     except Exception as exc:
                         failed.append((row, exc))
                     else:
                         done.append(row.id)
+                        self.monitor.observe("inbox.delay", (utcnow() - row.received_at).total_seconds())
+                        if applied.messages:
+                            self.monitor.increment("messages.in", applied.messages)
+                        for status, count in applied.by_status.items():
+                            self.monitor.increment("statuses", count, status=status)
                         new_messages += applied.messages
                         for reason in applied.unparsed:
                             log.warning("inbox %s: kept an item it could not parse: %s", row.id, reason)
@@ -184,6 +193,8 @@ class InboxProcessor:
             total.statuses += applied.statuses
             total.duplicate_statuses += applied.duplicate_statuses
             total.unparsed += applied.unparsed
+            for status, count in applied.by_status.items():
+                total.by_status[status] = total.by_status.get(status, 0) + count
         return total
 
     async def _release(self, rows: list[InboxItem]) -> None:

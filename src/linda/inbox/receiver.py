@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from linda.inbox.writer import InboxWriter
+from linda.monitoring.monitor import PerformanceMonitor
 from linda.settings import Settings
 from linda.whatsapp import signature
 
@@ -28,7 +30,14 @@ _OK_BODY = {"type": "http.response.body", "body": b""}
 class WebhookEndpoint:
     """GET: Meta's verification handshake. POST: a signed webhook, stored in the inbox before the 200."""
 
-    def __init__(self, settings: Settings, inbox: InboxWriter, on_received: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: InboxWriter,
+        on_received: Callable[[], None],
+        monitor: PerformanceMonitor,
+    ) -> None:
+        self.monitor = monitor
         self.app_secret = settings.app_secret
         self.verify_token = settings.verify_token.encode()
         self.limit = settings.webhook_max_body_bytes
@@ -42,12 +51,15 @@ class WebhookEndpoint:
         if scope["method"] == "GET":
             await self._verify(scope)(scope, receive, send)
             return
+        started = time.perf_counter()
         failure = await self._receive(scope, receive)
         if failure is not None:
             await failure(scope, receive, send)
+            self.monitor.record_error_rate("webhook.refused", True, failure.status_code)
             return
         await send(_OK_START)
         await send(_OK_BODY)
+        self.monitor.observe("webhook.ack", time.perf_counter() - started)  # stored, and the 200 handed over
 
     def _verify(self, scope: Scope) -> Response:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -76,6 +88,7 @@ class WebhookEndpoint:
             if len(body) > self.limit:
                 return _error(413, f"body over {self.limit} bytes")
         raw = bytes(body)
+        self.monitor.observe("webhook.bytes", len(raw))
         if not signature.is_valid(self.app_secret, raw, header.decode("latin-1")):
             return _error(403, f"{signature.HEADER} does not match the body")
         try:

@@ -329,3 +329,36 @@ async def watch_event_loop(monitor: PerformanceMonitor, stop: asyncio.Event, eve
             await asyncio.wait_for(stop.wait(), every)
         except TimeoutError:
             monitor.observe("event_loop.lag", max(0.0, loop.time() - expected))
+
+
+class _NullTimer:
+    __slots__ = ()
+    elapsed = 0.0
+
+    def __enter__(self) -> _NullTimer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NULL_TIMER = _NullTimer()
+
+
+class NullMonitor(PerformanceMonitor):
+    """Monitoring switched off (LINDA_MONITORING=false): every measurement is a no-op."""
+
+    def timer(self, operation: str, **labels: Any) -> _Timer:
+        return _NULL_TIMER  # type: ignore[return-value]
+
+    def _observe(self, key: Key, value: float, failed: bool, code: str | None) -> None:
+        return None
+
+    def increment(self, name: str, amount: float = 1, **labels: Any) -> None:
+        return None
+
+    def set_gauge(self, name: str, value: float, **labels: Any) -> None:
+        return None
+
+    def record_error_rate(self, operation: str, failed: bool, code: Any = None, **labels: Any) -> None:
+        return None

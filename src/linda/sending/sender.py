@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from linda.inbox.apply import apply_status, wamid_lock
+from linda.monitoring.monitor import NullMonitor, PerformanceMonitor
 from linda.pacing import backoff, idle
 from linda.sending.limiter import SendLimiter
 from linda.sending.outbox import fallback_message, window_open
@@ -71,8 +72,16 @@ class LostLease(Exception):
 
 
 class OutboxSender:
-    def __init__(self, db: Database, client: GraphClient, limiter: SendLimiter, config: SenderConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        client: GraphClient,
+        limiter: SendLimiter,
+        config: SenderConfig,
+        monitor: PerformanceMonitor | None = None,
+    ) -> None:
         self.db = db
+        self.monitor = monitor or NullMonitor()
         self.client = client
         self.limiter = limiter
         self.config = config
@@ -158,33 +167,43 @@ class OutboxSender:
                 )
                 return
             body = await self._swap_to_fallback(row, self.config.fallback_template)
-        wait = await self.limiter.pair_wait(number.phone_number_id, row.recipient)
+        account = number.phone_number_id
+        wait = await self.limiter.pair_wait(account, row.recipient)
         if wait > 0:
+            self.monitor.observe("limiter.wait", wait, limit="pair")
             await self._reschedule(row, wait)
             return
         slot_cap = min(1.0, self.config.lease_seconds / 3)  # hold a sender briefly, never a lease long
-        waited = await self.limiter.throughput_slot(
-            number.phone_number_id, number.throughput_per_second, slot_cap
-        )
+        waited = await self.limiter.throughput_slot(account, number.throughput_per_second, slot_cap)
+        self.monitor.observe("limiter.wait", slot_cap if waited is None else waited, limit="throughput")
         if waited is None:
             await self._reschedule(row, slot_cap)
             return
         attempt = await self._begin_attempt(row)
+        timing = self.monitor.start_timer("graph.send", account=account)
         try:
             result = await self.client.send(
-                number.phone_number_id, body, access_token=number.access_token or self.config.access_token
+                account, body, access_token=number.access_token or self.config.access_token
             )
-        except OutsideServiceWindow as exc:
+        except (GraphAPIError, TransportError) as exc:
+            self.monitor.end_timer(timing, error=exc, result="error")
+            await self._failed_send(row, exc, body, attempt)
+            return
+        self.monitor.end_timer(timing, result="sent")
+        self.monitor.increment("messages.out", account=account)
+        await self._succeed(row, result.wamid)
+
+    async def _failed_send(
+        self, row: OutboxItem, exc: GraphAPIError | TransportError, body: dict[str, Any], attempt: int
+    ) -> None:
+        if isinstance(exc, OutsideServiceWindow):  # the window closed since the check: maybe a template
             if self.config.fallback_template and messages.needs_service_window(body):
                 await self._swap_to_fallback(row, self.config.fallback_template)
                 await self._reschedule(row, 0.0)
             else:
                 await self._fail(row, exc)
             return
-        except (GraphAPIError, TransportError) as exc:
-            await self._retry_or_fail(row, exc, retryable=exc.is_retryable, attempt=attempt)
-            return
-        await self._succeed(row, result.wamid)
+        await self._retry_or_fail(row, exc, retryable=exc.is_retryable, attempt=attempt)
 
     async def _begin_attempt(self, row: OutboxItem) -> int:
         """Re-assert the lease for the whole call and count the attempt; LostLease if another worker has it."""

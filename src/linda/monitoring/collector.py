@@ -1,0 +1,264 @@
+"""MetricsCollector: every process's measurements, stored, merged across processes and over time.
+
+Each process runs one. Every `metrics_flush_seconds` (10 s) it samples the queues and its memory, closes its
+PerformanceMonitor's interval and stores it (and publishes it through Redis when configured, so live views
+see every process), rolls history up and enforces retention, and evaluates the alert rules. Reads merge the
+stored points of all processes exactly: counters add, sketches merge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from linda.monitoring.history import (
+    Accumulator,
+    ceil_to,
+    enforce_retention,
+    floor_to,
+    matching,
+    parse_retention,
+    read_points,
+    roll_up,
+    rolled_up_until,
+    write_interval,
+)
+from linda.monitoring.monitor import Interval, Key, PerformanceMonitor, summarize
+from linda.monitoring.sketch import Sketch
+from linda.store.db import Database
+from linda.store.models import InboxItem, OutboxItem
+from linda.store.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SeriesStats:
+    kind: str  # sketch | counter | gauge
+    value: float  # a counter's sum, a gauge's level, a sketch's count
+    failures: int
+    sketch: Sketch | None
+
+
+@dataclass
+class Aggregated:
+    """Stored measurements of every process over a window, merged."""
+
+    interval: Interval
+    since: datetime
+    until: datetime
+
+    @property
+    def seconds(self) -> float:
+        return max((self.until - self.since).total_seconds(), 1e-9)
+
+    @property
+    def series(self) -> dict[Key, SeriesStats]:
+        out: dict[Key, SeriesStats] = {}
+        i = self.interval
+        for key, sketch in i.sketches.items():
+            out[key] = SeriesStats("sketch", sketch.count, i.failures.get(key, 0), sketch)
+        for key, value in i.counters.items():
+            out[key] = SeriesStats("counter", value, i.failures.get(key, 0), None)
+        for key, value in i.gauges.items():
+            out[key] = SeriesStats("gauge", value, 0, None)
+        return out
+
+    def summary(self, prefix: str | None = None) -> dict[str, Any]:
+        """The same shape as `PerformanceMonitor.get_metrics()`, across processes."""
+        return summarize(self.interval, self.seconds, prefix)
+
+
+def process_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+class MetricsCollector:
+    def __init__(
+        self,
+        db: Database,
+        monitor: PerformanceMonitor,
+        *,
+        flush_seconds: float = 10.0,
+        retention: str = "10s:24h,1m:14d,1h:365d",
+        publish: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.monitor = monitor
+        self.flush_seconds = flush_seconds
+        self.levels = parse_retention(retention)
+        self.resolution = self.levels[0][0]
+        self.process = process_name()
+        self.publish = publish or (lambda event: None)
+
+    # --- storing ------------------------------------------------------------------------------------------
+
+    async def sample(self) -> None:
+        """Levels only the database knows: queue depths, the oldest due send, dead letters; and memory."""
+        now = utcnow()
+        async with self.db.read() as session:
+            depth, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxItem.due_at)).where(
+                        OutboxItem.state == "pending", OutboxItem.due_at <= now
+                    )
+                )
+            ).one()
+            inbox = dict(
+                (await session.execute(select(InboxItem.state, func.count()).group_by(InboxItem.state))).all()
+            )
+        self.monitor.set_gauge("outbox.depth", depth)
+        self.monitor.set_gauge("outbox.oldest_due_seconds", (now - oldest).total_seconds() if oldest else 0.0)
+        self.monitor.set_gauge("inbox.backlog", inbox.get("pending", 0))
+        self.monitor.set_gauge("inbox.dead", inbox.get("dead", 0))
+        self.monitor.record_memory_usage()
+
+    async def store_historical_data(self) -> int:
+        """Close this process's current interval and store it; the number of points written."""
+        interval = self.monitor.flush()
+        at = datetime.fromtimestamp(round(interval.started / self.resolution) * self.resolution, UTC)
+        async with self.db.transaction() as session:
+            written = await write_interval(session, interval, self.process, at, self.resolution)
+        self.publish({"event": "flush", "data": {"process": self.process, "at": at.isoformat()}})
+        return written
+
+    async def maintain(self, now: datetime | None = None) -> tuple[int, int]:
+        """Roll history up and drop what is past retention: (points written, points removed)."""
+        now = now or utcnow()
+        async with self.db.transaction() as session:
+            written = await roll_up(session, self.levels, now, settle_seconds=3 * self.flush_seconds)
+            removed = await enforce_retention(session, self.levels, now)
+        return written, removed
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    async def aggregate_metrics(
+        self,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        name: str | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> Aggregated:
+        """Every process's stored measurements between `since` and `until` (default now), merged. `name`
+        picks one series name, or every name starting with it when it ends with "."; `labels` keeps series
+        whose labels include these."""
+        until = until or utcnow()
+        acc = Accumulator()
+        async with self.db.read() as session:
+            await self._gather(session, acc, since, until, self._start_level(since, until), name, labels)
+        return Aggregated(acc.result(), since, until)
+
+    def _start_level(self, since: datetime, until: datetime) -> int:
+        """The coarsest level worth using for this window (whole periods of it fit many times)."""
+        span = (until - since).total_seconds()
+        level = 0
+        for index, (resolution, _) in enumerate(self.levels):
+            if span >= 48 * resolution:
+                level = index
+        return level
+
+    async def _gather(
+        self,
+        session: Any,
+        acc: Accumulator,
+        since: datetime,
+        until: datetime,
+        level: int,
+        name: str | None,
+        labels: dict[str, str] | None,
+    ) -> None:
+        if since >= until:
+            return
+        resolution = self.levels[level][0]
+        if level == 0:
+            for point in matching(await read_points(session, resolution, since, until, name), labels):
+                acc.add(point)
+            return
+        bulk_start = ceil_to(since, resolution)
+        bulk_end = min(floor_to(until, resolution), await rolled_up_until(session, resolution) or bulk_start)
+        if bulk_end <= bulk_start:
+            await self._gather(session, acc, since, until, level - 1, name, labels)
+            return
+        for point in matching(await read_points(session, resolution, bulk_start, bulk_end, name), labels):
+            acc.add(point)
+        await self._gather(session, acc, since, bulk_start, level - 1, name, labels)
+        await self._gather(session, acc, bulk_end, until, level - 1, name, labels)
+
+    async def timeseries(
+        self,
+        name: str,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        step: float,
+        labels: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`name` in steps of `step` seconds: per step its count, rate, failures, level and quantiles."""
+        until = until or utcnow()
+        resolution = self._resolution_for(since, step)
+        async with self.db.read() as session:
+            points = list(matching(await read_points(session, resolution, since, until, name), labels))
+        buckets = max(1, math.ceil((until - since).total_seconds() / step))
+        accs = [Accumulator() for _ in range(buckets)]
+        for point in points:
+            index = min(buckets - 1, int((point.at - since).total_seconds() // step))
+            accs[index].add(point)
+        rows = []
+        for index, acc in enumerate(accs):
+            interval = acc.result()
+            sketch = next(iter(interval.sketches.values()), None)
+            count = sketch.count if sketch else sum(interval.counters.values())
+            rows.append(
+                {
+                    "t": (since + timedelta(seconds=index * step)).isoformat(),
+                    "count": count,
+                    "rate": count / step,
+                    "failures": sum(interval.failures.values()),
+                    "value": max(interval.gauges.values(), default=None),
+                    "p50": sketch.quantile(0.5) if sketch else None,
+                    "p95": sketch.quantile(0.95) if sketch else None,
+                    "p99": sketch.quantile(0.99) if sketch else None,
+                    "max": sketch.max if sketch and sketch.count else None,
+                }
+            )
+        return rows
+
+    def _resolution_for(self, since: datetime, step: float) -> int:
+        """The finest stored resolution that still covers `since` and is no finer than a tenth of a step."""
+        age = (utcnow() - since).total_seconds()
+        chosen = self.levels[-1][0]
+        for resolution, keep in reversed(self.levels):
+            if keep >= age and resolution <= max(step / 10, self.levels[0][0]):
+                chosen = resolution
+                break
+        return chosen
+
+    # --- running ----------------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush on wall-clock boundaries of `flush_seconds` until `stop`, and once more on the way out."""
+        while not stop.is_set():
+            delay = self.flush_seconds - (time.time() % self.flush_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            try:
+                await self.cycle()
+            except Exception:  # the database may be briefly unreachable: measure on, store next time
+                log.exception("metrics cycle failed")
+
+    async def cycle(self) -> None:
+        await self.sample()
+        await self.store_historical_data()
+        await self.maintain()
