@@ -22,8 +22,8 @@ MAX_FINGERPRINT = 120
 @lru_cache(maxsize=4096)
 def fingerprint(statement: str) -> str:
     """`SELECT ... WHERE id IN (?, ?, ?) AND name = 'x'` -> `SELECT ... WHERE id IN (…) AND name = ?`."""
-    text = _LITERALS.sub("?", statement)
-    text = _LISTS.sub("(…)", text)
+    text = _LISTS.sub("(…)", statement)
+    text = _LITERALS.sub("?", text)
     text = _SPACE.sub(" ", text).strip()
     return text if len(text) <= MAX_FINGERPRINT else text[: MAX_FINGERPRINT - 1] + "…"
 

@@ -197,7 +197,7 @@ class PerformanceMonitor:
             if not tracemalloc.is_tracing():
                 tracemalloc.start()
             stats = tracemalloc.take_snapshot().statistics("lineno")[:top]
-            usage["top_allocations"] = [
+            usage["top_allocations"] = [  # what was allocated since tracing started
                 {"place": str(s.traceback), "bytes": s.size, "blocks": s.count} for s in stats
             ]
         return usage
