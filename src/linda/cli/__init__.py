@@ -9,7 +9,7 @@ from linda.cli.common import app
 __all__ = ["app", "main"]
 
 # Each module registers its commands on `app`; this order is the order of `linda --help`.
-for _module in ("serving", "messages", "admin", "tokens", "bot"):
+for _module in ("serving", "messages", "admin", "tokens", "bot", "report"):
     importlib.import_module(f"linda.cli.{_module}")
 
 

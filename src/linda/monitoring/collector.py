@@ -35,6 +35,7 @@ from linda.monitoring.history import (
     write_interval,
 )
 from linda.monitoring.monitor import Interval, Key, PerformanceMonitor, summarize
+from linda.monitoring.report import Report, build_report
 from linda.monitoring.sketch import Sketch
 from linda.store.db import Database
 from linda.store.models import InboxItem, OutboxItem
@@ -244,6 +245,11 @@ class MetricsCollector:
                 chosen = resolution
                 break
         return chosen
+
+    async def generate_report(self, since: datetime, until: datetime | None = None) -> Report:
+        """Per operation its count, rate, error rate, quantiles and trend against the period before; the
+        top error codes; charts (see report.py)."""
+        return await build_report(self, since, until or utcnow())
 
     # --- running ----------------------------------------------------------------------------------------
 
