@@ -45,15 +45,17 @@ class Runtime:
         self.monitor = PerformanceMonitor() if settings.monitoring else NullMonitor()
         if settings.monitoring:
             instrument_database(db, self.monitor)
+        self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.collector = MetricsCollector(
             db,
             self.monitor,
             flush_seconds=settings.metrics_flush_seconds,
             retention=settings.metrics_retention,
+            redis=self.redis,
+            redis_prefix=settings.redis_key_prefix,
         )
         self.bot = bot if bot is not None else build_bot(settings)
         self.bot.monitor = self.monitor
-        self.redis: Redis | None = Redis.from_url(settings.redis_url) if settings.redis_url else None
         rates: RateStore = (
             RedisRates(self.redis, prefix=settings.redis_key_prefix + "rate:")
             if self.redis is not None
@@ -121,6 +123,10 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.receipts.run(self._stop), name="read-receipts"))
         if self.settings.monitoring:
             self._tasks.append(asyncio.create_task(self.collector.run(self._stop), name="metrics"))
+            if self.redis is not None:
+                self._tasks.append(
+                    asyncio.create_task(self.collector.listen(self._stop), name="metrics-peers")
+                )
             self._tasks.append(
                 asyncio.create_task(watch_event_loop(self.monitor, self._stop), name="event-loop-lag")
             )

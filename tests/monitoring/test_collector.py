@@ -3,8 +3,10 @@ rollups, retention, and measurements of a running Linda."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
@@ -189,3 +191,34 @@ async def test_a_running_linda_stores_what_it_measures(database_url: str) -> Non
         await eventually(stored)
         found = await collector.aggregate_metrics(since=datetime.now(UTC) - timedelta(minutes=1))
         assert found.series[("webhook.ack", ())].value == 5
+
+
+@pytest.mark.redis
+async def test_through_redis_each_process_sees_the_others_live(
+    db: Database, redis_url: str, unique: str
+) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    web = MetricsCollector(db, PerformanceMonitor(), redis=redis, redis_prefix=f"test:{unique}:")
+    worker = MetricsCollector(db, PerformanceMonitor(), redis=redis, redis_prefix=f"test:{unique}:")
+    web.process, worker.process = "web:1", "worker:2"
+    stop = asyncio.Event()
+    listening = asyncio.create_task(web.listen(stop))
+    events = web.subscribe()
+    try:
+        await asyncio.sleep(0.2)  # subscribed
+        for _ in range(40):
+            worker.monitor.observe("graph.send", 0.2, account="A")
+        web.monitor.observe("graph.send", 0.1, account="A")
+        await worker.store_historical_data()
+        event = await events.next(timeout=5)
+        assert event == {"event": "flush", "data": {"process": "worker:2", "at": ANY}}
+        live = web.recent(60)
+        sketch = live.sketches[("graph.send", (("account", "A"),))]
+        assert sketch.count == 41 and sketch.quantile(0.99) == pytest.approx(0.2, rel=0.01)
+    finally:
+        stop.set()
+        await listening
+        await events.aclose()
+        await redis.aclose()

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from linda.monitoring.history import (
@@ -29,19 +31,22 @@ from linda.monitoring.history import (
     floor_to,
     matching,
     parse_retention,
+    point_rows,
     read_points,
     roll_up,
     rolled_up_until,
     write_interval,
 )
+from linda.monitoring.live import LiveFeed, Subscription
 from linda.monitoring.monitor import Interval, Key, PerformanceMonitor, summarize
 from linda.monitoring.report import Report, build_report
 from linda.monitoring.sketch import Sketch
 from linda.store.db import Database
-from linda.store.models import InboxItem, OutboxItem
+from linda.store.models import InboxItem, MetricPoint, OutboxItem
 from linda.store.types import utcnow
 
 log = logging.getLogger(__name__)
+PEER_INTERVALS = 60  # per other process: ten minutes of 10 s intervals
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ class MetricsCollector:
         *,
         flush_seconds: float = 10.0,
         retention: str = "10s:24h,1m:14d,1h:365d",
-        publish: Callable[[dict[str, Any]], None] | None = None,
+        redis: Redis | None = None,
+        redis_prefix: str = "linda:",
     ) -> None:
         self.db = db
         self.monitor = monitor
@@ -101,7 +107,19 @@ class MetricsCollector:
         self.levels = parse_retention(retention)
         self.resolution = self.levels[0][0]
         self.process = process_name()
-        self.publish = publish or (lambda event: None)
+        self.live = LiveFeed()
+        self.redis = redis
+        self.channel = redis_prefix + "metrics"
+        self.peers: dict[str, deque[Interval]] = {}  # other processes' recent intervals, heard through Redis
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Tell this process's live listeners (the dashboard stream) about `event`."""
+        self.live.publish(event)
+
+    def subscribe(self) -> Subscription:
+        """Live events of this process, as an async iterator: `flush` (an interval was stored, here or, with
+        Redis, in another process), `alert` (an alert changed state)."""
+        return self.live.subscribe()
 
     # --- storing ------------------------------------------------------------------------------------------
 
@@ -132,7 +150,45 @@ class MetricsCollector:
         async with self.db.transaction() as session:
             written = await write_interval(session, interval, self.process, at, self.resolution)
         self.publish({"event": "flush", "data": {"process": self.process, "at": at.isoformat()}})
+        if self.redis is not None:
+            rows = point_rows(interval, self.process, at, self.resolution)
+            message = {"process": self.process, "at": at.isoformat(), "points": rows}
+            with contextlib.suppress(Exception):  # live views miss one interval; history has it
+                await self.redis.publish(self.channel, json.dumps(message, default=str))
         return written
+
+    async def listen(self, stop: asyncio.Event) -> None:
+        """Keep the intervals other processes publish through Redis, for `recent()` (live, cross-process)."""
+        assert self.redis is not None
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.subscribe(self.channel)
+            while not stop.is_set():
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if message is not None:
+                    self._heard(json.loads(message["data"]))
+
+    def _heard(self, message: dict[str, Any]) -> None:
+        if message["process"] == self.process:
+            return
+        acc = Accumulator()
+        for row in message["points"]:
+            acc.add(MetricPoint(**{**row, "at": datetime.fromisoformat(row["at"])}))
+        interval = acc.result()
+        interval.started = datetime.fromisoformat(message["at"]).timestamp()
+        interval.ended = interval.started + self.resolution
+        self.peers.setdefault(message["process"], deque(maxlen=PEER_INTERVALS)).append(interval)
+        self.publish({"event": "flush", "data": {"process": message["process"], "at": message["at"]}})
+
+    def recent(self, seconds: float) -> Interval:
+        """The last `seconds` of this process (live, including what is not stored yet) and of the other
+        processes heard through Redis, merged."""
+        merged = self.monitor.window(seconds)
+        since = time.time() - seconds
+        for intervals in self.peers.values():
+            for interval in intervals:
+                if (interval.ended or 0) > since:
+                    merged.merge(interval)
+        return merged
 
     async def maintain(self, now: datetime | None = None) -> tuple[int, int]:
         """Roll history up and drop what is past retention: (points written, points removed)."""
