@@ -82,7 +82,9 @@ class Runtime:
             ),
             monitor=self.monitor,
         )
-        self.receipts = ReadReceipts(self.client, limiter) if settings.mark_as_read else None
+        self.receipts = (
+            ReadReceipts(self.client, limiter, monitor=self.monitor) if settings.mark_as_read else None
+        )
         hooks = [self.bot.handle_message, *hooks]
         if self.receipts is not None:
             hooks.append(self.receipts.collect)

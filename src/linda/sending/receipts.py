@@ -11,6 +11,7 @@ import collections
 import logging
 
 from linda.inbox.apply import Received
+from linda.monitoring.monitor import NullMonitor, PerformanceMonitor
 from linda.pacing import idle
 from linda.sending.limiter import SendLimiter
 from linda.whatsapp.client import GraphClient
@@ -20,7 +21,15 @@ log = logging.getLogger(__name__)
 
 
 class ReadReceipts:
-    def __init__(self, client: GraphClient, limiter: SendLimiter, *, max_pending: int = 10_000) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        limiter: SendLimiter,
+        *,
+        max_pending: int = 10_000,
+        monitor: PerformanceMonitor | None = None,
+    ) -> None:
+        self.monitor = monitor or NullMonitor()
         self.client = client
         self.limiter = limiter
         self.wakeup = asyncio.Event()
@@ -48,6 +57,7 @@ class ReadReceipts:
             phone_number_id, per_second, token, wamid = self._pending.popleft()
             await self.limiter.throughput_slot(phone_number_id, per_second)
             try:
-                await self.client.mark_as_read(phone_number_id, wamid, access_token=token)
+                with self.monitor.timer("graph.mark_read", account=phone_number_id):
+                    await self.client.mark_as_read(phone_number_id, wamid, access_token=token)
             except WhatsAppError as exc:
                 log.warning("could not mark %s as read: %s", wamid, exc)
