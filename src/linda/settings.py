@@ -135,6 +135,30 @@ class Settings(BaseSettings):
         description="Memory one process may use (e.g. its container's limit); the default alert fires above "
         "85% of it. Unset: the machine's memory.",
     )
+    alert_rules: str | None = Field(
+        None,
+        description="YAML file of alert rules (docs/monitoring.md), reloaded when it changes. Unset: the "
+        "default rules.",
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="Alerts that fire or resolve are POSTed here as JSON (unset: no webhook)."
+    )
+    alert_webhook_secret: str | None = Field(
+        None,
+        description="Signs alert webhooks: header X-Linda-Signature is sha256= and the hex HMAC-SHA256 of "
+        "the body with this secret.",
+    )
+    alert_admins: list[str] = Field(
+        default_factory=list,
+        description="Phone numbers that get alerts on WhatsApp from the first business number, as a JSON "
+        "list; free-form text needs the admin's message within 24 h (else LINDA_FALLBACK_TEMPLATE).",
+    )
+    alert_whatsapp_min_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="At most one WhatsApp alert message per admin this often; changes in between are "
+        "grouped into the next.",
+    )
 
     emulator_webhook_url: str | None = Field(
         None, description="Emulator: where it posts webhooks (default: this server's /webhooks/whatsapp)."

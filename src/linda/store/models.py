@@ -245,3 +245,16 @@ class AlertEvent(Base):
     state: Mapped[str] = mapped_column(String(8))
     value: Mapped[float | None]
     message: Mapped[str] = mapped_column(Text, default="")
+
+
+class AlertDelivery(Base):
+    """What one recipient of a notification channel was last sent: alert events up to `last_event_id`, at
+    `sent_at` (WhatsApp messages to admins are grouped and rate-limited with it)."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("channel", "recipient"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # whatsapp
+    recipient: Mapped[str] = mapped_column(String(64))
+    last_event_id: Mapped[int] = mapped_column(Id, default=0)
+    sent_at: Mapped[datetime | None]
