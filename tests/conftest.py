@@ -91,7 +91,10 @@ async def _drop_database(name: str) -> None:
     await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-TABLES = "outbox, status_events, messages, conversations, inbox, contacts, accounts"
+TABLES = (
+    "outbox, status_events, messages, conversations, inbox, contacts, accounts, api_tokens, metric_points, "
+    "alert_deliveries, alert_events, alerts"
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

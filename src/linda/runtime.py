@@ -17,6 +17,7 @@ from linda.accounts import save_account
 from linda.bot import Bot, build_bot
 from linda.inbox.apply import MessageHook
 from linda.inbox.processor import InboxProcessor
+from linda.monitoring.alerts import AlertEvaluator
 from linda.monitoring.collector import MetricsCollector
 from linda.monitoring.database import instrument_database
 from linda.monitoring.monitor import NullMonitor, PerformanceMonitor, watch_event_loop
@@ -53,6 +54,7 @@ class Runtime:
             retention=settings.metrics_retention,
             redis=self.redis,
             redis_prefix=settings.redis_key_prefix,
+            alerts=AlertEvaluator.from_settings(settings, db, on_queued=lambda: self.notify_outbox()),
         )
         self.bot = bot if bot is not None else build_bot(settings)
         self.bot.monitor = self.monitor

@@ -222,3 +222,20 @@ async def test_through_redis_each_process_sees_the_others_live(
         await listening
         await events.aclose()
         await redis.aclose()
+
+
+async def test_the_collector_runs_the_default_alert_rules_and_publishes_changes(database_url: str) -> None:
+    async with running_stack(database_url, metrics_flush_seconds=0.2) as stack:
+        collector: MetricsCollector = stack.app.state.runtime.collector
+        events = collector.subscribe()
+        await stack.emulator.post_webhook({"object": "not_whatsapp", "entry": []})  # stored, then dead
+
+        async def fired() -> bool:
+            return any(a.rule == "inbox_dead_letters" for a in await collector.get_alerts("firing"))
+
+        await eventually(fired)
+        while (event := await events.next(timeout=5)) is not None and event["event"] != "alert":
+            pass
+        assert event is not None and event["data"]["rule"] == "inbox_dead_letters"
+        assert event["data"]["state"] == "firing"
+        await events.aclose()

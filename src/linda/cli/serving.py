@@ -103,10 +103,11 @@ def _banner(settings: Settings) -> None:
 def _or_exit(build: Callable[[Settings], T], settings: Settings) -> T:
     """Build the app or runtime; a bad rules file or bot module stops the command with what to fix."""
     from linda.bot import PluginError, RulesError
+    from linda.monitoring.alert_rules import AlertRulesError
 
     try:
         return build(settings)
-    except (RulesError, PluginError) as exc:
+    except (RulesError, PluginError, AlertRulesError) as exc:
         console.print(f"[red]Cannot start:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 

@@ -24,6 +24,8 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from linda.monitoring.alert_state import AlertChange
+from linda.monitoring.alerts import AlertEvaluator, AlertInfo, get_alerts
 from linda.monitoring.history import (
     Accumulator,
     ceil_to,
@@ -100,8 +102,10 @@ class MetricsCollector:
         retention: str = "10s:24h,1m:14d,1h:365d",
         redis: Redis | None = None,
         redis_prefix: str = "linda:",
+        alerts: AlertEvaluator | None = None,
     ) -> None:
         self.db = db
+        self.alerts = alerts
         self.monitor = monitor
         self.flush_seconds = flush_seconds
         self.levels = parse_retention(retention)
@@ -302,6 +306,20 @@ class MetricsCollector:
                 break
         return chosen
 
+    async def check_thresholds(self, now: datetime | None = None) -> list[AlertChange]:
+        """Evaluate the alert rules against the stored history; the alerts that changed state (each also
+        published live as an `alert` event, logged and notified)."""
+        if self.alerts is None:
+            return []
+        changes = await self.alerts.evaluate(self, now)
+        for change in changes:
+            self.publish({"event": "alert", "data": change.to_dict()})
+        return changes
+
+    async def get_alerts(self, state: str | None = None) -> list[AlertInfo]:
+        """Current alerts (pending, firing, resolved), or those in `state`."""
+        return await get_alerts(self.db, state)
+
     async def generate_report(self, since: datetime, until: datetime | None = None) -> Report:
         """Per operation its count, rate, error rate, quantiles and trend against the period before; the
         top error codes; charts (see report.py)."""
@@ -324,3 +342,4 @@ class MetricsCollector:
         await self.sample()
         await self.store_historical_data()
         await self.maintain()
+        await self.check_thresholds()
