@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from linda import __version__
 from linda.accounts import SANDBOX_ACCOUNT
 from linda.api import install_api
+from linda.dashboard import Dashboard, install_dashboard
 from linda.emulator import Emulator, emulator_from_settings
 from linda.inbox.processor import counts
 from linda.inbox.receiver import WebhookEndpoint
@@ -41,6 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url)
     inbox = InboxWriter(db)
     runtime = Runtime(settings, db, webhook_pressure=inbox.pressure)
+    board = Dashboard(
+        db,
+        runtime.monitor,
+        runtime.collector,
+        monitoring=settings.monitoring,
+        flush_seconds=settings.metrics_flush_seconds,
+    )
     emulator: Emulator | None = emulator_from_settings(settings) if settings.sandbox else None
 
     @contextlib.asynccontextmanager
@@ -53,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await board.stop()
             await inbox.stop()
             await runtime.stop()
             if emulator is not None:
@@ -66,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.emulator = emulator
     app.router.routes.append(WebhookEndpoint(settings, inbox, runtime.notify_inbox, runtime.monitor).route())
     install_api(app)
+    install_dashboard(app, board, metrics_public=settings.metrics_public)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, object]:

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     monitoring: bool = Field(
         True, description="Measure Linda itself (latencies, errors, queues, memory) and keep the history."
     )
+    metrics_public: bool = Field(
+        True,
+        description="Serve /metrics (Prometheus) without an API token; false: it needs "
+        "`Authorization: Bearer <token>` like /api.",
+    )
     metrics_flush_seconds: float = Field(
         10.0, gt=0, description="How often each process stores what it measured (the finest resolution)."
     )
