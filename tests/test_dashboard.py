@@ -17,16 +17,31 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
 )
 
+RULES = """
+include_defaults: true
+rules:
+  - name: send_errors_now
+    metric: graph.send
+    aggregation: error_ratio
+    window: 1m
+    operator: ">"
+    threshold: 0.1
+    severity: warning
+    summary: "{value:.1%} of sends failed in the last minute (limit {threshold:.0%})"
+"""
 USERS = [("971501110001", "Ali"), ("971501110002", "Sara"), ("447911110003", "Emma"), ("12025550104", "Omar")]
 
 
 async def test_sign_in_and_see_messages_arrive_live(tmp_path: Path) -> None:
     port = free_port()
+    rules = tmp_path / "alerts.yaml"
+    rules.write_text(RULES)
     settings = sandbox_test_settings(
         tmp_path / "dashboard.db",
         port,
         metrics_flush_seconds=1.0,  # the charts fill in seconds
         metrics_retention="1s:1h,1m:1d",
+        alert_rules=str(rules),
     )
     app = create_app(settings)
     async with (
@@ -71,7 +86,9 @@ async def test_sign_in_and_see_messages_arrive_live(tmp_path: Path) -> None:
         ack = page.locator('[data-testid=latency] tr[data-name="webhook.ack"] td').first
         await expect(ack).not_to_have_text("–")
         await expect(page.get_by_test_id("numbers")).to_contain_text("/ 80 msg/s")
-        await expect(page.get_by_test_id("alerts")).to_be_visible()
+        alert = page.get_by_test_id("alert")  # the rule fires at the next flush, and the page shows it
+        await expect(alert).to_contain_text("send_errors_now", timeout=WAIT)
+        await expect(alert).to_contain_text("12.5% of sends failed")
         await page.wait_for_timeout(2500)  # a few flushes: the charts have history
         await screenshot(page, tmp_path, "dashboard.png")
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+import uuid
 from datetime import UTC, datetime
 
 from linda.dashboard.api import RedactTokens
 from linda.monitoring.history import write_interval
 from linda.monitoring.monitor import Interval, labels_of
+from linda.store.models import Alert
+from linda.store.types import utcnow
 from linda.whatsapp.errors import GraphAPIError
 from tests.api.conftest import error
 from tests.conftest import NUMBER, SECOND_NUMBER
@@ -125,6 +128,15 @@ async def test_the_dashboard_has_everything_the_page_shows(linda: Linda) -> None
         monitor.end_timer(token, error=code, result="error" if code else "sent")
     monitor.record_error_rate("webhook.refused", True, 403)
     monitor.set_gauge("inbox.backlog", 3)
+    firing, resolved = f"firing-{uuid.uuid4().hex}", f"resolved-{uuid.uuid4().hex}"
+    async with linda.app.state.db.transaction() as session:
+        for rule, state in ((firing, "firing"), (resolved, "resolved")):
+            session.add(
+                Alert(
+                    fingerprint=rule[:64], rule=rule, labels={}, severity="critical", state=state, value=0.5,
+                    threshold=0.05, summary="Send errors at 50%", fired_at=utcnow(),
+                )
+            )  # fmt: skip
 
     data = (await linda.client.get("/api/dashboard", params={"window": 120})).json()
     assert set(data) == {
@@ -160,7 +172,9 @@ async def test_the_dashboard_has_everything_the_page_shows(linda: Linda) -> None
     assert (main["name"], main["limit"], main["sent"]) == ("Main", 80, 4)
     assert main["utilization"] == main["per_second"] / 80
     assert numbers[SECOND_NUMBER.phone_number_id]["sent"] == 0
-    assert data["alerts"] == []
+    alerts = {alert["rule"]: alert for alert in data["alerts"]}
+    assert firing in alerts and resolved not in alerts
+    assert alerts[firing]["summary"] == "Send errors at 50%" and alerts[firing]["severity"] == "critical"
     assert isinstance(data["charts"], dict)
     assert error(await linda.client.get("/api/dashboard", params={"window": 7200})) == (
         422,

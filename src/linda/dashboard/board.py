@@ -11,7 +11,6 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,13 +104,10 @@ class Dashboard:
         ]
 
     async def alerts(self) -> list[dict[str, Any]]:
-        """The firing alerts (from the alerts engine, when this version has one)."""
-        get_alerts: Callable[..., Awaitable[list[dict[str, Any]]]] | None = getattr(
-            self.collector, "get_alerts", None
-        )
-        if get_alerts is None:
+        """The firing alerts, as `GET /api/alerts` shows them."""
+        if self.collector is None:
             return []
-        return list(await get_alerts(state="firing"))
+        return [alert.model_dump(mode="json") for alert in await self.collector.get_alerts("firing")]
 
     async def charts(self) -> dict[str, list[dict[str, Any]]]:
         """The last CHART_SECONDS of a few series, in whole steps of the finest stored resolution (from the

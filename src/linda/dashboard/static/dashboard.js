@@ -126,7 +126,7 @@ function renderData(data, updatedAt) {
   const span = history.length > 1 ? (Date.parse(history.at(-1).t) - Date.parse(history[0].t)) / 1000 : 0;
   $("foot").textContent =
     `Every Linda process, ${window}` +
-    (span ? ` · charts: the last ${duration(Math.round(span + span / (history.length - 1)))}` : "") +
+    (span ? ` · charts: the last ${period(span + span / (history.length - 1))}` : "") +
     (updatedAt ? ` · updated ${updatedAt.toLocaleTimeString()}` : "");
 }
 
@@ -286,6 +286,12 @@ function percent(x) {
   if (x === null || x === undefined) return "–";
   const value = x * 100;
   return `${value.toFixed(value > 0 && value < 1 ? 2 : 1)}%`;
+}
+
+function period(seconds) {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
 }
 
 function duration(seconds) {
