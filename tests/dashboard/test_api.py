@@ -8,6 +8,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import httpx
+
 from linda.dashboard.api import RedactTokens
 from linda.monitoring.history import write_interval
 from linda.monitoring.monitor import Interval, labels_of
@@ -16,7 +18,7 @@ from linda.store.types import utcnow
 from linda.whatsapp.errors import GraphAPIError
 from tests.api.conftest import error
 from tests.conftest import NUMBER, SECOND_NUMBER
-from tests.dashboard.conftest import Linda
+from tests.dashboard.conftest import Linda, dashboard_app, running
 
 UNKNOWN_TOKEN = "linda_" + "A" * 43
 
@@ -196,3 +198,18 @@ def test_tokens_in_query_strings_never_reach_the_access_log() -> None:
     assert RedactTokens().filter(record)
     assert UNKNOWN_TOKEN not in record.getMessage()
     assert "/api/metrics/stream?window=60&token=… HTTP/1.1" in record.getMessage()
+
+
+async def test_with_monitoring_off_the_dashboard_still_answers(database_url: str) -> None:
+    app = dashboard_app(database_url, monitoring=False)
+    async with running(app) as token:
+        app.state.runtime.monitor.increment("messages.in", 5)  # measures nothing
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://linda.test", headers=headers
+        ) as client:
+            data = (await client.get("/api/dashboard")).json()
+    assert data["monitoring"] is False
+    assert data["messages"]["in"]["count"] == 0 and data["charts"] == {}
+    assert data["outbox"]["depth"] == 0 and len(data["numbers"]) == 2

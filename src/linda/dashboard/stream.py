@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MIN_REFRESH_SECONDS = 1.0  # flushes of many processes: read history at most this often
 DEPTH_SECONDS = 1.0  # read the outbox depth at most this often
+BUSY_FACTOR = 10  # wait at least this many times as long as the last look took
 
 
 class Hub:
@@ -95,7 +96,9 @@ class Hub:
                 if state != sent or forced:
                     self._publish("metrics", board.build(stored, extras, self.window))
                     sent, sent_at = state, now
-                for event in await _news(events, board.tick_seconds):
+                # with very many series a build takes long: keep the stream under a tenth of the event loop
+                pause = max(board.tick_seconds, (time.monotonic() - now) * BUSY_FACTOR)
+                for event in await _news(events, pause):
                     if event.get("event") == "flush":
                         refresh_due = True
                     elif event.get("event") == "alert":
