@@ -29,6 +29,25 @@ rules:
     severity: warning
     summary: "{value:.1%} of sends failed in the last minute (limit {threshold:.0%})"
 """
+HOOKS_METRICS = """async () => {
+  const { usePerformanceMetrics } = await import("./hooks.js");
+  const store = usePerformanceMetrics({ operation: "webhook", window: 60, interval: 100 });
+  return await new Promise((resolve) => {
+    const off = store.subscribe((state) => {
+      if (state.data) { off(); store.stop(); resolve(state.data.operations.map((o) => o.name)); }
+    });
+  });
+}"""
+HOOKS_BAD_TOKEN = """async () => {
+  const { useMetricsSubscription } = await import("./hooks.js");
+  const seen = [];
+  return await new Promise((resolve) => {
+    useMetricsSubscription(() => {}, {
+      token: "linda_" + "B".repeat(43),
+      onStatus: (status) => { seen.push(status); if (status === "unauthorized") resolve(seen); },
+    });
+  });
+}"""
 USERS = [("971501110001", "Ali"), ("971501110002", "Sara"), ("447911110003", "Emma"), ("12025550104", "Omar")]
 
 
@@ -91,6 +110,15 @@ async def test_sign_in_and_see_messages_arrive_live(tmp_path: Path) -> None:
         await expect(alert).to_contain_text("12.5% of sends failed")
         await page.wait_for_timeout(2500)  # a few flushes: the charts have history
         await screenshot(page, tmp_path, "dashboard.png")
+
+        # The hooks module, as another front end would use it (the token: the one this tab signed in with).
+        operations = await page.evaluate(HOOKS_METRICS)
+        assert "webhook.ack" in operations and all(name.startswith("webhook") for name in operations)
+        assert await page.evaluate(HOOKS_BAD_TOKEN) == ["connecting", "unauthorized"]
+
+        await page.get_by_test_id("window").select_option("300")
+        await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "open", timeout=WAIT)
+        await expect(received).to_have_text(str(len(USERS)))
 
         # The token stays for the tab: a reload shows the dashboard again; signing out forgets it.
         await page.reload()
