@@ -143,8 +143,8 @@ async def test_timeseries_steps_through_a_window(db: Database) -> None:
     clock = Clock(START)
     collector = process(db, "web:1", clock)
     for step in range(6):
-        for _ in range(step + 1):
-            collector.monitor.observe("graph.send", 0.1 * (step + 1))
+        for n in range(step + 1):  # two accounts: a step merges them
+            collector.monitor.observe("graph.send", 0.1 * (step + 1), account="A" if n % 2 else "B")
         await flush_at(collector, clock)
     rows = await collector.timeseries("graph.send", since=START, until=START + timedelta(seconds=60), step=20)
     assert [row["count"] for row in rows] == [3, 7, 11]

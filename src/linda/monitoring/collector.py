@@ -279,7 +279,12 @@ class MetricsCollector:
         rows = []
         for index, acc in enumerate(accs):
             interval = acc.result()
-            sketch = next(iter(interval.sketches.values()), None)
+            sketch: Sketch | None = None
+            for part in interval.sketches.values():  # every label set of the name, merged
+                if sketch is None:
+                    sketch = part.copy()
+                else:
+                    sketch.merge(part)
             count = sketch.count if sketch else sum(interval.counters.values())
             rows.append(
                 {
