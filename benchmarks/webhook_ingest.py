@@ -122,8 +122,9 @@ def serve_bare(port: int) -> None:
     uvicorn.run(bare_app(), host=HOST, port=port, **bare_options())
 
 
-def measure(target: str, spec: Row, args: argparse.Namespace) -> Row:
-    """One run against a fresh server (and database): the load, then for Linda the loss check and the drain."""
+def measure(target: str, spec: Row, args: argparse.Namespace, settings: dict[str, str] | None = None) -> Row:
+    """One run against a fresh server (and database): the load, then for Linda the loss check and the drain.
+    `settings`: more LINDA_* variables for `linda serve` (benchmarks/monitoring.py turns monitoring off)."""
     began, port = time.monotonic(), harness.free_port()
     spec = {**spec, "host": HOST, "port": port}
     if target == "bare":
@@ -143,6 +144,7 @@ def measure(target: str, spec: Row, args: argparse.Namespace) -> Row:
                 LINDA_GRAPH_API_URL="http://127.0.0.1:9",  # nothing is sent; a Graph API on loopback
                 LINDA_PHONE_NUMBER_ID=NUMBER.phone_number_id,
                 LINDA_DISPLAY_PHONE_NUMBER=NUMBER.display_phone_number,
+                **(settings or {}),
             )
         pid = stack.enter_context(harness.server(command, env, port, cwd))
         database = url.rsplit("/", 1)[1] if url and target == "postgres" else None
