@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from linda import __version__
 from linda.accounts import SANDBOX_ACCOUNT
@@ -68,7 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await emulator.stop()
             await db.dispose()
 
-    app = FastAPI(title="Linda", version=__version__, lifespan=lifespan)
+    # Linda measures itself (monitoring/); FastAPI's own OpenTelemetry hooks look for providers on every
+    # request, which cost more CPU per webhook than all of Linda's measurements (benchmarks/monitoring.py).
+    no_telemetry: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+    app = FastAPI(title="Linda", version=__version__, lifespan=lifespan, telemetry=no_telemetry)
     app.state.settings = settings
     app.state.db = db
     app.state.runtime = runtime

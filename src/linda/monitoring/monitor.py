@@ -20,7 +20,7 @@ import tracemalloc
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from linda.monitoring.sketch import Sketch
 
@@ -35,6 +35,11 @@ MAX_SERIES = 5000
 
 
 def labels_of(labels: dict[str, Any]) -> Labels:
+    if not labels:  # the common case, on the hot path: no sorting, no generator
+        return ()
+    if len(labels) == 1:
+        ((name, value),) = labels.items()
+        return () if value is None else ((name, str(value)),)
     return tuple(sorted((k, str(v)) for k, v in labels.items() if v is not None))
 
 
@@ -68,9 +73,8 @@ class Interval:
         self.started = min(self.started, other.started)
 
 
-@dataclass(frozen=True)
-class TimerToken:
-    operation: str
+class TimerToken(NamedTuple):
+    key: Key  # the operation and its labels
     labels: dict[str, Any]
     started: float
 
@@ -146,18 +150,16 @@ class PerformanceMonitor:
 
     def start_timer(self, operation: str, **labels: Any) -> TimerToken:
         """Start timing an operation that ends elsewhere (another callback, another task)."""
-        return TimerToken(operation, labels, time.perf_counter())
+        return TimerToken((operation, labels_of(labels)), labels, time.perf_counter())
 
     def end_timer(self, token: TimerToken, *, error: Any = None, **metadata: Any) -> float:
         """End a timing; `metadata` adds labels known only at the end (e.g. `result="sent"`), and `error`
         (an exception, a code, or True) counts the call as failed. Returns the seconds elapsed."""
         elapsed = time.perf_counter() - token.started
-        labels = {**token.labels, **metadata} if metadata else token.labels
+        key = (token.key[0], labels_of({**token.labels, **metadata})) if metadata else token.key
         failed = error is not None and error is not False
         code = None if not failed else str(error) if isinstance(error, (str, int)) else _code_of(error)
-        self._observe(
-            (token.operation, labels_of(labels)), elapsed, failed, code if error is not True else None
-        )
+        self._observe(key, elapsed, failed, code if error is not True else None)
         return elapsed
 
     def observe(self, name: str, value: float, **labels: Any) -> None:
@@ -343,6 +345,7 @@ class _NullTimer:
 
 
 _NULL_TIMER = _NullTimer()
+_NULL_TOKEN = TimerToken(("", ()), {}, 0.0)
 
 
 class NullMonitor(PerformanceMonitor):
@@ -353,6 +356,15 @@ class NullMonitor(PerformanceMonitor):
 
     def _observe(self, key: Key, value: float, failed: bool, code: str | None) -> None:
         return None
+
+    def observe(self, name: str, value: float, **labels: Any) -> None:
+        return None
+
+    def start_timer(self, operation: str, **labels: Any) -> TimerToken:
+        return _NULL_TOKEN
+
+    def end_timer(self, token: TimerToken, *, error: Any = None, **metadata: Any) -> float:
+        return 0.0
 
     def increment(self, name: str, amount: float = 1, **labels: Any) -> None:
         return None

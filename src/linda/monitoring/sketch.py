@@ -57,9 +57,12 @@ class Sketch:
             return
         key = math.ceil(math.log(value) * self._inv_gamma_log)
         bins = self._bins
-        bins[key] = bins.get(key, 0) + 1
-        if len(bins) > MAX_BUCKETS:
-            self._collapse()
+        if key in bins:
+            bins[key] += 1
+        else:
+            bins[key] = 1
+            if len(bins) > MAX_BUCKETS:
+                self._collapse()
 
     def _collapse(self) -> None:
         """Fold the lowest buckets into one: only the smallest values lose accuracy, never high quantiles."""
