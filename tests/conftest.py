@@ -93,7 +93,7 @@ async def _drop_database(name: str) -> None:
 
 TABLES = (
     "outbox, status_events, messages, conversations, inbox, contacts, accounts, api_tokens, metric_points, "
-    "alert_deliveries, alert_events, alerts"
+    "alert_deliveries, alert_events, alerts, imports, contact_changes, contact_jobs, segments"
 )
 
 

@@ -258,3 +258,65 @@ class AlertDelivery(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     last_event_id: Mapped[int] = mapped_column(Id, default=0)
     sent_at: Mapped[datetime | None]
+
+
+class ImportJob(Base):
+    """A bulk contact import: its options, its progress (committed chunk by chunk), and how it ended."""
+
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))  # the file's name
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)  # SHA-256 of the file: resume matches it
+    state: Mapped[str] = mapped_column(String(12), default="running")  # running | done | failed | cancelled
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)  # region, mapping, tags, policy, ...
+    total_rows: Mapped[int | None] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)  # committed: an interrupted import resumes here
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejects_path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class ContactJob(Base):
+    """A mass update of the contacts a filter selects, journaled so that it can be undone."""
+
+    __tablename__ = "contact_jobs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    filter: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # add_tags, remove_tags, set, opt_out
+    state: Mapped[str] = mapped_column(String(12), default="running")  # running | done | failed | undone
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    undone_at: Mapped[datetime | None]
+
+
+class ContactChange(Base):
+    """The journal of a mass update: a contact's fields before and after, to undo the job."""
+
+    __tablename__ = "contact_changes"
+    __table_args__ = (UniqueConstraint("job_id", "contact_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("contact_jobs.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(Id)  # no foreign key: an erased contact keeps its journal line
+    before: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Segment(Base):
+    """A saved filter with a name, usable wherever a filter is."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    filter: Mapped[str] = mapped_column(Text)  # the string form
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
