@@ -51,6 +51,7 @@ def import_(
         bool,
         typer.Option("--do-not-contact", help="The file is a do-not-contact list: opt every number out."),
     ] = False,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per committed chunk.")] = 5000,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -65,6 +66,7 @@ def import_(
             mapping=parse_map_options(map_ or []),
             sheet=sheet,
             do_not_contact=do_not_contact,
+            chunk_rows=chunk_rows,
         )
     except SourceError as exc:
         console.print(f"[red]{exc}[/]", highlight=False)
