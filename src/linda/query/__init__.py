@@ -1,0 +1,1 @@
+"""Queries over contacts: the filter language (`grammar`, `filters`, `compile`), search, segments."""
