@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from linda.query.fold import register_sqlite
+
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -51,6 +53,7 @@ def _sqlite_engine(url: URL, *, begin: str) -> AsyncEngine:
         for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
         cursor.close()
+        register_sqlite(dbapi_connection)  # the search index triggers call linda_fold
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:

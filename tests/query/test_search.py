@@ -1,0 +1,176 @@
+"""Full-text search on a multilingual corpus, on SQLite and PostgreSQL: hits per language, ranking, snippets,
+the index following updates and deletes, and hostile query strings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, update
+
+from linda.query.fold import fold, needles
+from linda.query.search import Hit, search
+from linda.store.db import Database
+from linda.store.models import Account, Contact, Message
+
+CORPUS = {
+    "en": "The apartment in Dubai Marina is available from Monday",
+    "en2": "Please send me the brochure of the villa",
+    "ar": "مَرْحَبًا، أُرِيدُ شِقَّةً فِي دُبَيّ مَعَ إِطْلَالَةٍ عَلَى البَحْرِ",
+    "ar2": "هل المدرسة قريبة من الفيلا؟",
+    "hi": "नमस्ते, मुझे दुबई में एक फ्लैट चाहिए",
+    "ur": "مجھے کراچی میں ایک گھر چاہیے، قیمت کیا ہے؟",
+    "ru": "Здравствуйте! Ищу квартиру в Дубае, ёлка у дома не нужна",
+    "zh": "我想在北京买一套公寓",
+    "zh2": "东京的房子很贵",
+    "ja": "東京駅の近くにマンションがありますか",
+}
+
+CASES = [
+    ("marina", {"en"}),
+    ("BROCHURE", {"en2"}),
+    ("send villa", {"en2"}),
+    ("شقة", {"ar"}),  # the text has shadda and fatha, and ta marbuta
+    ("دبي", {"ar"}),  # دُبَيّ with damma and shadda
+    ("اطلاله", {"ar"}),  # إطلالة: alef with hamza below, ta marbuta
+    ("المدرسة", {"ar2"}),
+    ("फ्लैट", {"hi"}),
+    ("दुबई", {"hi"}),
+    ("كراچي", {"ur"}),  # Arabic kaf for Urdu keheh
+    ("گھر", {"ur"}),
+    ("квартиру", {"ru"}),
+    ("ЕЛКА", {"ru"}),  # ё folded
+    ("дубае", {"ru"}),
+    ("北京", {"zh"}),  # two characters
+    ("京", {"zh", "zh2", "ja"}),  # one character, in Chinese and Japanese
+    ("公寓", {"zh"}),
+    ("東京駅", {"ja"}),
+    ("マンション", {"ja"}),
+    ("東京", {"ja"}),
+    ("东京", {"zh2"}),
+    ("nothing-like-this", set()),
+]
+
+
+async def _corpus(db: Database) -> dict[int, str]:
+    async with db.transaction() as session:
+        account = Account(phone_number_id="1", display_phone_number="+97140000001")
+        session.add(account)
+        await session.flush()
+        ids = {}
+        for index, (key, body) in enumerate(CORPUS.items()):
+            contact = Contact(phone=f"+97150000{index:04d}", name=f"Person {key}", tags=[], attributes={})
+            session.add(contact)
+            await session.flush()
+            message = Message(
+                account_id=account.id, contact_id=contact.id, direction="in", type="text", text=body,
+                state="received",
+            )  # fmt: skip
+            session.add(message)
+            await session.flush()
+            ids[message.id] = key
+    return ids
+
+
+async def _find(db: Database, query: str, **options: object) -> list[Hit]:
+    async with db.read() as session:
+        return await search(session, query, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("query", "expected"), CASES)
+async def test_hits_per_language(db: Database, query: str, expected: set[str]) -> None:
+    ids = await _corpus(db)
+    hits = await _find(db, query, scope="messages")
+    assert {ids[hit.id] for hit in hits} == expected
+    for hit in hits:
+        assert "[" in hit.snippet and "]" in hit.snippet
+
+
+async def test_contacts_by_name_and_attributes(db: Database) -> None:
+    async with db.transaction() as session:
+        session.add_all(
+            [
+                Contact(
+                    phone="+971501111111", name="أحمد إبراهيم", tags=[], attributes={"cluster": "Vardon"}
+                ),
+                Contact(phone="+971502222222", name="Ahmed Ali", tags=[], attributes={"cluster": "Amazonia"}),
+                Contact(phone="+971503333333", name="Алексей", tags=[], attributes={"city": "Москва"}),
+            ]
+        )
+    assert [hit.contact_name for hit in await _find(db, "احمد ابراهيم", scope="contacts")] == ["أحمد إبراهيم"]
+    assert [hit.contact_name for hit in await _find(db, "vardon")] == ["أحمد إبراهيم"]
+    assert [hit.contact_name for hit in await _find(db, "москва")] == ["Алексей"]
+    assert [hit.contact_name for hit in await _find(db, "5022222")] == ["Ahmed Ali"]
+    hit = (await _find(db, "amazon"))[0]
+    assert hit.kind == "contact" and "[Amazon]ia" in hit.snippet
+
+
+async def test_more_and_denser_matches_rank_first(db: Database) -> None:
+    texts = [
+        "villa " + "with a long description of everything around it " * 4,
+        "villa villa villa, the villa",
+        "one villa",
+    ]
+    async with db.transaction() as session:
+        session.add(Account(phone_number_id="1", display_phone_number="+97140000001"))
+        await session.flush()
+        session.add_all(
+            [Message(account_id=1, direction="in", type="text", text=t, state="received") for t in texts]
+        )
+    hits = await _find(db, "villa")
+    assert [hit.text for hit in hits] == [texts[1], texts[2], texts[0]]
+    assert hits[0].snippet == "[villa] [villa] [villa], the [villa]"
+    assert hits[0].rank > hits[1].rank > hits[2].rank
+    assert [hit.text for hit in await _find(db, "villa", limit=1, offset=1)] == [texts[2]]
+
+
+async def test_the_index_follows_updates_and_deletes(db: Database) -> None:
+    ids = await _corpus(db)
+    first = next(i for i, key in ids.items() if key == "en")
+    async with db.transaction() as session:
+        await session.execute(
+            update(Message).where(Message.id == first).values(text="A penthouse in Abu Dhabi")
+        )
+        await session.execute(update(Contact).where(Contact.name == "Person zh").values(name="Wang Fang"))
+    assert await _find(db, "marina") == []
+    assert [hit.id for hit in await _find(db, "penthouse")] == [first]
+    assert [hit.contact_name for hit in await _find(db, "wang", scope="contacts")] == ["Wang Fang"]
+    async with db.transaction() as session:
+        await session.execute(delete(Message).where(Message.id == first))
+    assert await _find(db, "penthouse") == []
+
+
+async def test_a_filter_narrows_the_hits(db: Database) -> None:
+    await _corpus(db)
+    hits = await _find(db, "京", where=Contact.name == "Person ja")
+    assert [hit.text for hit in hits] == [CORPUS["ja"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        '""',
+        "*",
+        "AND OR NOT",
+        'NEAR("a" "b")',
+        "^x",
+        "col:val",
+        "'; DROP TABLE messages; --",
+        "%_\\",
+        "{x}",
+    ],
+)
+async def test_hostile_queries_are_harmless(db: Database, query: str) -> None:
+    await _corpus(db)
+    await _find(db, query)
+    assert len(await _find(db, "marina")) == 1
+
+
+def test_folding() -> None:
+    assert fold("أَحْمَد") == fold("احمد") == "احمد"
+    assert fold("مدرسة") == fold("مدرسه")
+    assert fold("مستشفى") == fold("مستشفي")
+    assert fold("ﻻ ＡＢＣ") == "لا abc"
+    assert fold("Café, ÉTÉ!") == "cafe ete"
+    assert fold("नमस्ते") == "नमस्ते"
+    assert fold("北京。") == "北 京"
+    assert needles('北京 京 ok "a b"') == ["北 京", " 京 ", " ok", "a b"]
