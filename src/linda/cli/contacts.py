@@ -78,7 +78,7 @@ def import_(
         TextColumn("{task.fields[rate]:,.0f} rows/s"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as bar:
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(f"Importing {file.name}", total=None, rate=0.0)
 
         def progress(done: int, total: int) -> None:
@@ -89,8 +89,12 @@ def import_(
         try:
             job = with_db(get_settings(), lambda db: import_file(db, file, options, rejects, progress))
         except SourceError as exc:
-            console.print(f"[red]{exc}[/]", highlight=False)
-            raise typer.Exit(1) from None
+            error = str(exc)
+        else:
+            error = ""
+    if error:
+        console.print(f"[red]{error}[/]", highlight=False)
+        raise typer.Exit(1)
     console.print(
         f"Import {job.id}: {job.rows_done:,} rows, {job.created:,} created, {job.updated:,} updated, "
         f"{job.duplicates:,} duplicate rows merged, {job.rejected:,} rejected"

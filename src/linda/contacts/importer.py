@@ -270,7 +270,8 @@ class RejectsFile:
 
 def _safe(value: str) -> str:
     """A value as a spreadsheet shows it, never runs it."""
-    return "'" + value if value.startswith(("=", "+", "-", "@")) and not value[1:2].isdigit() else value
+    risky = value.startswith(("=", "@")) or (value.startswith(("+", "-")) and not value[1:2].isdigit())
+    return "'" + value if risky else value
 
 
 async def find_resumable(db: Database, digest: str) -> ImportJob | None:
@@ -322,13 +323,20 @@ async def run_job(
         assert job is not None
         start, rejects_path = job.rows_done, Path(job.rejects_path or f"{path}.rejects.csv")
     rejects: RejectsFile | None = None
+    source: Source | None = None
     try:
         source = open_source(path, options.sheet)
         mapping = resolve(source.header, options.mapping)
         rejects = RejectsFile(rejects_path, start + 1)
-        await _set(db, job_id, total_rows=source.estimated_rows, options={**options.as_json(), "detected": {
-            "encoding": source.encoding, "delimiter": source.delimiter, "sheet": source.sheet,
-            "mapping": mapping.describe(source.header)}})  # fmt: skip
+        detected = {
+            "encoding": source.encoding,
+            "delimiter": source.delimiter,
+            "sheet": source.sheet,
+            "mapping": mapping.describe(source.header),
+        }
+        await _set(
+            db, job_id, total_rows=source.estimated_rows, options={**options.as_json(), "detected": detected}
+        )
         await _stream(db, job_id, source, mapping, options, start, rejects, progress)
     except SourceError as exc:
         await _set(db, job_id, state="failed", error=str(exc), finished_at=utcnow())
@@ -336,6 +344,8 @@ async def run_job(
     finally:
         if rejects is not None:
             rejects.close()
+        if source is not None:
+            source.close()
     async with db.read() as session:
         done = await session.get(ImportJob, job_id)
         assert done is not None

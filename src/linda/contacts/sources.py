@@ -36,6 +36,11 @@ class Source:
     header: list[str]
     estimated_rows: int
     rows: Iterator[list[str]]
+    stream: io.TextIOWrapper | None = None
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
 
 
 def fingerprint(path: Path) -> str:
@@ -97,24 +102,22 @@ def open_csv(path: Path) -> Source:
         None,
         [cell.strip().lstrip("\ufeff") for cell in header],
         max(0, _count_lines(path, encoding) - 1),
-        _csv_rows(path, stream, reader, encoding),
+        _csv_rows(path, reader, encoding),
+        stream,
     )
 
 
-def _csv_rows(
-    path: Path, stream: io.TextIOWrapper, reader: Iterator[list[str]], encoding: str
-) -> Iterator[list[str]]:
-    with stream:
-        line = 1
-        try:
-            for line, row in enumerate(reader, start=2):  # noqa: B007  (line is read after the loop)
-                yield row
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                f"{path.name}: the text after line {line} is not valid {encoding}; save the file as UTF-8"
-            ) from exc
-        except csv.Error as exc:
-            raise SourceError(f"{path.name}: line {line + 1}: {exc}") from exc
+def _csv_rows(path: Path, reader: Iterator[list[str]], encoding: str) -> Iterator[list[str]]:
+    line = 1
+    try:
+        for line, row in enumerate(reader, start=2):  # noqa: B007  (line is read after the loop)
+            yield row
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{path.name}: the text after line {line} is not valid {encoding}; save the file as UTF-8"
+        ) from exc
+    except csv.Error as exc:
+        raise SourceError(f"{path.name}: line {line + 1}: {exc}") from exc
 
 
 def _cell(value: object) -> str:

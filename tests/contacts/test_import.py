@@ -1,0 +1,248 @@
+"""Bulk import on SQLite and PostgreSQL: formats, mapping, duplicates, do-not-contact, broken files, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from linda.contacts.importer import ImportOptions, import_file
+from linda.contacts.sources import SourceError
+from linda.store.db import Database
+from linda.store.models import Contact, ImportJob
+
+HEADER = "Name,Phone,Mobile,Second Mobile,Community,Tags\n"
+ROWS = (
+    "Ali,0501234567,,,Vardon,owner\n"
+    'Sara,+971 55 123 4567,0501234567,,Amazonia,"tenant,vip"\n'
+    "Nobody,12,abc,,X,\n"
+    "Ali Again,9710501234567,,,Vardon 2,buyer\n"
+    "Landline,042345678,,,,\n"
+    "Omar,,,00447911123456,,\n"
+)
+
+
+async def contacts_by_phone(db: Database) -> dict[str, Contact]:
+    async with db.read() as session:
+        return {c.phone: c for c in (await session.scalars(select(Contact))).all() if c.phone}
+
+
+def rejects_of(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+async def test_import_normalizes_merges_and_rejects(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "brokers.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    job = await import_file(db, path, ImportOptions(region="AE", tags=["import"]))
+    assert (job.state, job.rows_done, job.created, job.updated) == ("done", 6, 3, 0)
+    assert (job.rejected, job.duplicates) == (2, 1)
+    stored = await contacts_by_phone(db)
+    assert set(stored) == {"+971501234567", "+971551234567", "+447911123456"}
+    ali = stored["+971501234567"]
+    assert ali.name == "Ali"  # the first non-empty name is kept
+    assert ali.tags == ["buyer", "import", "owner"]
+    assert ali.attributes == {"Community": "Vardon 2"}  # later values win
+    assert stored["+971551234567"].attributes["other_phones"] == ["+971501234567"]
+    assert stored["+447911123456"].wa_id == "447911123456"
+    rejects = rejects_of(Path(job.rejects_path or ""))
+    assert [(r["row"], r["column"], r["value"], r["reason"]) for r in rejects] == [
+        ("4", "Phone", "12", "impossible"),
+        ("4", "Mobile", "abc", "not a number"),
+        ("6", "Phone", "042345678", "not mobile"),
+    ]
+
+
+async def test_stored_contacts_keep_their_name_and_consent(db: Database, tmp_path: Path) -> None:
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971501234567", wa_id="971501234567", name="Ali (own)", tags=["old"],
+                            attributes={"Community": "Old", "budget": "1M"}, opted_out=True))  # fmt: skip
+        session.add(Contact(phone=None, wa_id="971551234567"))  # known by WhatsApp id only
+    path = tmp_path / "list.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    job = await import_file(db, path, ImportOptions(region="AE"))
+    assert (job.created, job.updated) == (1, 2)
+    stored = await contacts_by_phone(db)
+    ali = stored["+971501234567"]
+    assert (ali.name, ali.opted_out) == ("Ali (own)", True)
+    assert ali.tags == ["old", "buyer", "owner"]
+    assert ali.attributes == {"Community": "Vardon 2", "budget": "1M"}
+    assert stored["+971551234567"].name == "Sara"
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Contact)) == 3
+
+
+async def test_do_not_contact_list(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "dnc.csv"
+    path.write_text("mobile\n0501234567\n+447911123456\n", encoding="utf-8")
+    await import_file(db, path, ImportOptions(region="AE", do_not_contact=True))
+    stored = await contacts_by_phone(db)
+    assert {(c.opted_out, c.opt_source) for c in stored.values()} == {(True, "do_not_contact")}
+    again = tmp_path / "again.csv"  # a later ordinary import never opts them back in
+    again.write_text("phone,name\n0501234567,Ali\n", encoding="utf-8")
+    await import_file(db, again, ImportOptions(region="AE"))
+    assert (await contacts_by_phone(db))["+971501234567"].opted_out
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("utf-8", ","), ("utf-8-sig", ";"), ("utf-16", "\t"), ("cp1256", ",")],
+)
+async def test_encodings_and_delimiters(db: Database, tmp_path: Path, encoding: str, delimiter: str) -> None:
+    path = tmp_path / "arabic.csv"
+    text = f"الاسم{delimiter}جوال\r\nعلي{delimiter}0501234567\r\nسارة{delimiter}0551234567\r\n"
+    path.write_bytes(text.encode(encoding))
+    job = await import_file(db, path, ImportOptions(region="AE"))
+    assert job.options["detected"]["delimiter"] == delimiter
+    stored = await contacts_by_phone(db)
+    assert {p: c.name for p, c in stored.items()} == {"+971501234567": "علي", "+971551234567": "سارة"}
+
+
+async def test_given_mapping(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "owners.csv"
+    path.write_text("Owner,Tel A,Tel B,Unit\nAli,,0501234567,B-1203\n", encoding="utf-8")
+    options = ImportOptions(
+        region="AE", mapping={"phone": ["tel a", "Tel B"], "name": ["Owner"], "unit": ["Unit"]}
+    )
+    await import_file(db, path, options)
+    ali = (await contacts_by_phone(db))["+971501234567"]
+    assert (ali.name, ali.attributes) == ("Ali", {"unit": "B-1203"})
+    with pytest.raises(SourceError, match="no column 'Nope'"):
+        await import_file(db, path, ImportOptions(mapping={"phone": ["Nope"]}))
+
+
+async def test_xlsx_with_a_chosen_sheet(db: Database, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Notes"
+    workbook.active.append(["nothing here"])
+    sheet = workbook.create_sheet("Owners")
+    sheet.append(["Name", "Mobile", "Price"])
+    sheet.append(["Ali", 971501234567, 750000])  # numbers as Excel keeps them
+    sheet.append(["Formula", "=A1&B1", 1])
+    workbook.create_sheet("Empty")
+    path = tmp_path / "owners.xlsx"
+    workbook.save(path)
+    job = await import_file(db, path, ImportOptions(region="AE", sheet="Owners"))
+    assert (job.created, job.rejected) == (1, 1)
+    assert (await contacts_by_phone(db))["+971501234567"].attributes == {"Price": "750000"}
+    with pytest.raises(SourceError, match="sheet 'Empty' is empty"):
+        await import_file(db, path, ImportOptions(sheet="Empty"))
+    with pytest.raises(SourceError, match="no sheet 'Other'"):
+        await import_file(db, path, ImportOptions(sheet="Other"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\n\n", "is empty"),
+        (b"name,email\nAli,a@example.com\n", "no phone column"),
+        (b"phone\n" + b"0501234567\n" * 7000 + b"\xff\xfe\xfa\n", "not valid utf-8"),
+        (b"PK\x03\x04broken", "not a readable XLSX"),
+    ],
+)
+async def test_broken_files_fail_clearly(db: Database, tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "broken.csv"
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        await import_file(db, path, ImportOptions(region="AE"))
+
+
+async def test_ragged_rows_and_formulas_are_rejected(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        "name,phone\nAli,0501234567,extra,cells\nShort\n=cmd|'/c calc'!A1,=1+1\nSara,0551234567,\n",
+        encoding="utf-8",
+    )
+    job = await import_file(db, path, ImportOptions(region="AE"))
+    reasons = [(r["row"], r["value"], r["reason"]) for r in rejects_of(Path(job.rejects_path or ""))]
+    assert reasons == [
+        ("2", "", "ragged row: 4 cells, the header has 2"),
+        ("3", "", "no phone number"),
+        ("4", "'=1+1", "formula, not a number"),  # neutralized for spreadsheets
+    ]
+    assert list(await contacts_by_phone(db)) == ["+971551234567"]
+
+
+def write_numbers(path: Path, count: int) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        file.write("name,mobile\n")
+        for i in range(count):
+            file.write(f"Contact {i},05{'0' if i % 2 else '5'}{i:07d}\n")
+
+
+async def test_resume_after_a_kill(database_url: str, tmp_path: Path) -> None:
+    rows = 40_000
+    path = tmp_path / "big.csv"
+    write_numbers(path, rows)
+    command = [
+        sys.executable,
+        "-m",
+        "linda",
+        "contacts",
+        "import",
+        str(path),
+        "--region",
+        "AE",
+        "--chunk-rows",
+        "500",
+    ]
+    env = {**os.environ, "LINDA_DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    db = Database(database_url)
+    try:
+        done = 0
+        for _ in range(600):
+            await asyncio.sleep(0.05)
+            async with db.read() as session:
+                done = await session.scalar(select(func.max(ImportJob.rows_done))) or 0
+            if done >= 2000 or process.returncode is not None:
+                break
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        assert 0 < done < rows, "the import was not caught mid-way"
+        again = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await again.communicate()
+        assert again.returncode == 0, stderr.decode()
+        async with db.read() as session:
+            jobs = (await session.scalars(select(ImportJob))).all()
+            count = await session.scalar(select(func.count()).select_from(Contact))
+        assert [(j.state, j.rows_done, j.created, j.updated) for j in jobs] == [("done", rows, rows, 0)]
+        assert count == rows
+    finally:
+        await db.dispose()
+
+
+def test_cli_import_reports_counts_and_errors(env: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from linda.cli import app
+
+    runner = CliRunner()
+    path = tmp_path / "brokers.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    args = ["contacts", "import", str(path), "--region", "ae", "--tag", "x", "--map", "phone=Phone"]
+    result = runner.invoke(app, [*args, "--map", "name=Name", "--rejects", str(tmp_path / "r.csv")])
+    assert result.exit_code == 0, result.output
+    assert "6 rows, 2 created, 0 updated, 1 duplicate rows merged, 3 rejected" in result.output
+    assert len(rejects_of(tmp_path / "r.csv")) == 3
+    bad_map = runner.invoke(app, ["contacts", "import", str(path), "--map", "phone"])
+    assert bad_map.exit_code == 2
+    assert "field=Column" in bad_map.output
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    failed = runner.invoke(app, ["contacts", "import", str(empty)])
+    assert (failed.exit_code, failed.output.strip()) == (1, "empty.csv is empty")

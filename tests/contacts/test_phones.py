@@ -1,0 +1,98 @@
+"""Phone numbers for imports: national, international and broken forms per region."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from linda.contacts.phones import InvalidPhone, to_e164, to_mobile_e164
+
+VECTORS = [
+    ("0501234567", "AE", "+971501234567"),
+    ("0551234567", "AE", "+971551234567"),
+    ("00971501234567", "AE", "+971501234567"),
+    ("9710501234567", "AE", "+971501234567"),
+    ("971501234567", "AE", "+971501234567"),
+    ("+971 50 123 4567", "AE", "+971501234567"),
+    ("+971-55-123-4567", "AE", "+971551234567"),
+    ("(050) 123 4567", "AE", "+971501234567"),
+    ("٠٥٠١٢٣٤٥٦٧", "AE", "+971501234567"),  # Arabic-Indic digits
+    ("\u200e+971501234567\u200f", "AE", "+971501234567"),  # direction marks from an RTL sheet
+    ("03001234567", "PK", "+923001234567"),
+    ("+92 300 1234567", "AE", "+923001234567"),
+    ("+447911123456", "AE", "+447911123456"),  # foreign, international: kept as it is
+    ("00447911123456", "AE", "+447911123456"),
+    ("447911123456", "AE", "+447911123456"),
+    ("+1 202 555 0143", "AE", "+12025550143"),
+    ("+966501234567", None, "+966501234567"),
+]
+
+
+@pytest.mark.parametrize(("raw", "region", "expected"), VECTORS)
+def test_vectors(raw: str, region: str | None, expected: str) -> None:
+    assert to_mobile_e164(raw, region) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "reason"),
+    [
+        ("", "AE", "empty"),
+        ("   ", "AE", "empty"),
+        ("abc", "AE", "not a number"),
+        ('=HYPERLINK("x")', "AE", "not a number"),
+        ("12", "AE", "impossible"),
+        ("0501234567891234", "AE", "impossible"),
+        ("042345678", "AE", "not mobile"),  # a Dubai landline
+        ("+97142345678", None, "not mobile"),
+        ("0591234567", "AE", "invalid"),
+    ],
+)
+def test_rejections_carry_a_reason(raw: str, region: str | None, reason: str) -> None:
+    with pytest.raises(InvalidPhone) as caught:
+        to_mobile_e164(raw, region)
+    assert caught.value.reason == reason
+
+
+def test_to_e164_keeps_its_behaviour() -> None:
+    assert to_e164("971501234567") == "+971501234567"
+    assert to_e164("+97142345678") == "+97142345678"  # landlines are fine outside imports
+
+
+UAE_MOBILE = st.builds(lambda p, n: f"5{p}{n:07d}", st.sampled_from("024568"), st.integers(0, 9_999_999))
+
+
+def _formats(national: str) -> st.SearchStrategy[str]:
+    spaced = f"{national[:2]} {national[2:5]} {national[5:]}"
+    return st.sampled_from(
+        [
+            "0" + national,
+            "00971" + national,
+            "971" + national,
+            "9710" + national,
+            "+971" + national,
+            "+971 " + spaced,
+            "+971-" + spaced.replace(" ", "-"),
+            "0" + spaced,
+            f"(0{national[:2]}) {national[2:]}",
+            " 0" + national + " ",
+        ]
+    )
+
+
+@given(UAE_MOBILE.flatmap(lambda n: st.tuples(st.just(n), _formats(n))))
+def test_every_uae_format_gives_the_same_number(case: tuple[str, str]) -> None:
+    national, raw = case
+    assert to_mobile_e164(raw, "AE") == "+971" + national
+
+
+@given(st.sampled_from(["GB", "IN", "PK", "SA", "EG", "US", "DE", "PH"]))
+def test_foreign_international_numbers_are_kept(region: str) -> None:
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    assert example is not None
+    e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    international = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    assert to_mobile_e164(international, "AE") == e164
+    national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+    assert to_mobile_e164(national, region) == e164
