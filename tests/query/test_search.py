@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, update
 
+from linda.query.compile import where_clause
 from linda.query.fold import fold, needles
+from linda.query.grammar import parse
 from linda.query.search import Hit, search
 from linda.store.db import Database
 from linda.store.models import Account, Contact, Message
@@ -142,6 +144,9 @@ async def test_a_filter_narrows_the_hits(db: Database) -> None:
     await _corpus(db)
     hits = await _find(db, "京", where=Contact.name == "Person ja")
     assert [hit.text for hit in hits] == [CORPUS["ja"]]
+    language = where_clause(parse('messages_count >= 1 AND name CONTAINS "zh"'), db.dialect)
+    assert {hit.text for hit in await _find(db, "京", where=language)} == {CORPUS["zh"], CORPUS["zh2"]}
+    assert await _find(db, "京", where=where_clause(parse("messages_count > 1"), db.dialect)) == []
 
 
 @pytest.mark.parametrize(

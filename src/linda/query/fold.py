@@ -12,6 +12,7 @@ SQLite calls `fold` itself from the index triggers (`register_sqlite` adds it to
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -169,6 +170,7 @@ def register_sqlite(dbapi_connection: Any) -> None:
 # Snippets ---------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
     return unicodedata.normalize("NFKC", char).lower().translate(_TRANSLATE)
 

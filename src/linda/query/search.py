@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Float, Select, cast, column, func, literal, select, table, text
+from sqlalchemy import ColumnElement, Float, cast, column, func, literal, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from linda.query.fold import SQLITE_REBUILD, fts5_query, highlight, like_pattern, needles
@@ -20,6 +20,7 @@ from linda.store.models import Contact, Message
 
 Scope = Literal["messages", "contacts", "all"]
 MAX_LIMIT = 200
+RANK_WINDOW = 5000  # SQLite ranks the newest this many matches: bounded time for common words
 _K1, _B, _AVG_LENGTH = 1.2, 0.75, 64.0
 
 _messages_fts = table("messages_fts", column("rowid"), column("body"))
@@ -101,8 +102,23 @@ def _tf_rank(document: ColumnElement[str], found: list[str]) -> ColumnElement[fl
     return total
 
 
-def _filtered(query: Select[Any], where: ColumnElement[bool] | None) -> Select[Any]:
-    return query if where is None else query.where(where)
+def _fts_window(fts: Any, found: list[str], where: ColumnElement[bool] | None = None) -> Any:
+    """The newest RANK_WINDOW matches of an FTS5 table, with their bm25 rank (higher is better)."""
+    name = fts.name
+    query = (
+        select(fts.c.rowid.label("id"), (-func.bm25(text(name))).label("rank"))
+        .where(text(f"{name} MATCH :fts").bindparams(fts=fts5_query(found)))
+        .order_by(fts.c.rowid.desc())
+        .limit(RANK_WINDOW)
+    )
+    if where is not None:
+        query = query.where(where)
+    return query.subquery("top")
+
+
+def _of_contacts(where: ColumnElement[bool] | None) -> ColumnElement[bool] | None:
+    """Messages of the contacts `where` selects (its subqueries over messages stay its own)."""
+    return None if where is None else Message.contact_id.in_(select(Contact.id).where(where))
 
 
 async def _messages(
@@ -110,23 +126,23 @@ async def _messages(
 ) -> list[Hit]:
     columns = (Message.id, Message.contact_id, Message.text, Message.direction, Message.created_at)
     people = (Contact.name, Contact.phone)
+    mine = _of_contacts(where)
     if dialect == "sqlite":
-        rank = -func.bm25(text("messages_fts"))
-        query = (
-            select(*columns, *people, rank.label("rank"))
-            .select_from(_messages_fts)
-            .join(Message, Message.id == _messages_fts.c.rowid)
-            .outerjoin(Contact, Contact.id == Message.contact_id)
-            .where(text("messages_fts MATCH :fts").bindparams(fts=fts5_query(found)))
-        )
+        if mine is not None:
+            mine = _messages_fts.c.rowid.in_(select(Message.id).where(mine))
+        top = _fts_window(_messages_fts, found, mine)
+        rank: ColumnElement[float] = top.c.rank
+        query = select(*columns, *people, rank).select_from(top).join(Message, Message.id == top.c.id)
     else:
         document = func.linda_fold(Message.text)
-        query = select(*columns, *people, _tf_rank(document, found).label("rank")).outerjoin(
-            Contact, Contact.id == Message.contact_id
+        rank = _tf_rank(document, found)
+        query = select(*columns, *people, rank.label("rank")).where(
+            *(document.like(like_pattern(needle), escape="\\") for needle in found)
         )
-        for needle in found:
-            query = query.where(document.like(like_pattern(needle), escape="\\"))
-    query = _filtered(query, where).order_by(text("rank DESC"), Message.id.desc()).limit(limit)
+        if mine is not None:
+            query = query.where(mine)
+    query = query.outerjoin(Contact, Contact.id == Message.contact_id)
+    query = query.order_by(rank.desc(), Message.id.desc()).limit(limit)
     hits = []
     for row in (await session.execute(query)).all():
         snippet, _ = highlight(row.text, found)
@@ -144,19 +160,19 @@ async def _contacts(
 ) -> list[Hit]:
     columns = (Contact.id, Contact.name, Contact.phone, Contact.attributes)
     if dialect == "sqlite":
-        rank = -func.bm25(text("contacts_fts"))
-        query = (
-            select(*columns, rank.label("rank"))
-            .select_from(_contacts_fts)
-            .join(Contact, Contact.id == _contacts_fts.c.rowid)
-            .where(text("contacts_fts MATCH :fts").bindparams(fts=fts5_query(found)))
-        )
+        mine = None if where is None else _contacts_fts.c.rowid.in_(select(Contact.id).where(where))
+        top = _fts_window(_contacts_fts, found, mine)
+        rank: ColumnElement[float] = top.c.rank
+        query = select(*columns, rank).select_from(top).join(Contact, Contact.id == top.c.id)
     else:
         document = func.linda_contact_doc(Contact.name, Contact.phone, Contact.attributes)
-        query = select(*columns, _tf_rank(document, found).label("rank"))
-        for needle in found:
-            query = query.where(document.like(like_pattern(needle), escape="\\"))
-    query = _filtered(query, where).order_by(text("rank DESC"), Contact.id.desc()).limit(limit)
+        rank = _tf_rank(document, found)
+        query = select(*columns, rank.label("rank")).where(
+            *(document.like(like_pattern(needle), escape="\\") for needle in found)
+        )
+        if where is not None:
+            query = query.where(where)
+    query = query.order_by(rank.desc(), Contact.id.desc()).limit(limit)
     hits = []
     for row in (await session.execute(query)).all():
         shown = contact_text(row.name, row.phone, row.attributes)
