@@ -13,6 +13,7 @@ one object are all required. Dates are `{"$date": "2026-10-01"}` (plain strings 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -75,7 +76,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,9 @@ def _token(kind: str, raw: str, position: int) -> Token:
             return Token("value", raw, position, upper == "TRUE")
         return Token("keyword", upper, position)
     if kind == "number":
-        number: Value = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        number = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        if not math.isfinite(number):
+            raise FilterError(f"Number {raw} is too large", position, "a number")
         return Token("value", raw, position, number)
     if kind == "string":
         return Token("value", raw, position, _unquote(raw[1:-1]))
@@ -129,7 +133,15 @@ def _token(kind: str, raw: str, position: int) -> Token:
 
 
 def _unquote(body: str) -> str:
-    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body, flags=re.DOTALL)
+    """JSON's escapes (\\n, \\u0041, ...); a backslash before any other character keeps that character."""
+    return _ESCAPE.sub(_unescape, body)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    escaped = match.group(1)
+    if len(escaped) == 5:
+        return chr(int(escaped[1:], 16))
+    return _ESCAPES.get(escaped, escaped)
 
 
 def _date(raw: str, position: int | str) -> date | datetime:
@@ -443,7 +455,7 @@ def _json_value(name: str, value: Any, path: str) -> Value:
     if isinstance(value, str) and kind_of(name) is Kind.DATETIME:
         return _date(value, path)
     if isinstance(value, bool | int | float | str):
-        if isinstance(value, float) and value != value:  # NaN
-            raise FilterError("NaN is not a value", path, "a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FilterError(f"{value} is not a value", path, "a number")
         return value
     raise FilterError("Not a value", path, 'a number, a text, true, false or {"$date": "YYYY-MM-DD"}')
