@@ -9,7 +9,7 @@ from sqlalchemy import delete, update
 from linda.query.compile import where_clause
 from linda.query.fold import fold, needles
 from linda.query.grammar import parse
-from linda.query.search import Hit, search
+from linda.query.search import Hit, reindex, search
 from linda.store.db import Database
 from linda.store.models import Account, Contact, Message
 
@@ -179,3 +179,11 @@ def test_folding() -> None:
     assert fold("नमस्ते") == "नमस्ते"
     assert fold("北京。") == "北 京"
     assert needles('北京 京 ok "a b"') == ["北 京", " 京 ", " ok", "a b"]
+
+
+async def test_reindex_rebuilds_the_index(db: Database) -> None:
+    await _corpus(db)
+    async with db.transaction() as session:
+        assert await reindex(session) == 2 * len(CORPUS)
+    assert len(await _find(db, "marina")) == 1
+    assert len(await _find(db, "person", scope="contacts", limit=50)) == len(CORPUS)
