@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from linda.api import accounts, alerts, contacts, conversations, messages, search
+from linda.api import accounts, alerts, contact_updates, contacts, conversations, messages, search, segments
 from linda.api.auth import require_token
 from linda.api.errors import API_PREFIX, ErrorBody, install_error_handlers
 
@@ -19,7 +19,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)], responses=ERRORS)
-    for module in (accounts, contacts, conversations, messages, alerts, search):
+    for module in (accounts, contacts, contact_updates, segments, conversations, messages, alerts, search):
         router.include_router(module.router)
     return router
 

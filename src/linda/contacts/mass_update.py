@@ -111,12 +111,32 @@ async def run_update(
     progress: Progress | None = None,
 ) -> ContactJob:
     """Apply `changes` to the contacts `expr` selects, chunk by chunk; the finished job."""
+    job_id = await start_job(db, filter_text, expr, changes)
+    return await run_job(db, job_id, expr, changes, chunk=chunk, progress=progress)
+
+
+async def start_job(db: Database, filter_text: str, expr: Expr, changes: Changes) -> int:
+    """Record a job with the number of contacts it matches now; its id, for `run_job`."""
     matched = await count_matching(db, expr)
     async with db.transaction() as session:
         job = ContactJob(filter=filter_text, changes=changes.as_dict(), matched=matched)
         session.add(job)
         await session.flush()
-        job_id = job.id
+        return job.id
+
+
+async def run_job(
+    db: Database,
+    job_id: int,
+    expr: Expr,
+    changes: Changes,
+    *,
+    chunk: int = CHUNK,
+    progress: Progress | None = None,
+) -> ContactJob:
+    """Apply a started job, one committed chunk at a time (its `changed` count is the progress)."""
+    async with db.read() as session:
+        matched = (await session.get_one(ContactJob, job_id)).matched
     done = changed = 0
     after_id = 0
     try:
