@@ -20,6 +20,9 @@ from linda.api.views import ContactOut, contact_view
 from linda.contacts import consent
 from linda.contacts.erase import SendInFlight, erase_contact
 from linda.contacts.phones import InvalidPhone, to_e164, wa_id_of
+from linda.query.compile import where_clause
+from linda.query.filters import FilterError
+from linda.query.segments import resolve_filter
 from linda.store.db import Database
 from linda.store.models import Contact
 
@@ -36,6 +39,10 @@ class ContactQuery(PageQuery):
         None, description="Only the contact with this phone (any format, +country code)."
     )
     tag: str | None = Field(None, description="Only contacts with this tag.")
+    filter: str | None = Field(
+        None,
+        description="Only contacts this filter selects, e.g. `tag = owner AND NOT opted_out` (docs/filters.md).",
+    )
 
 
 class ContactCreate(BaseModel):
@@ -72,6 +79,13 @@ def _has_tag(db: Database, tag: str) -> ColumnElement[bool]:
     return select(literal(1)).select_from(each).where(each.c.value == tag).exists()
 
 
+async def _filter(db: Database, text: str) -> ColumnElement[bool]:
+    try:
+        return where_clause(await resolve_filter(db, text), db.dialect)
+    except FilterError as exc:
+        raise ApiError(422, "invalid_filter", f"Invalid filter: {exc}.", "filter") from exc
+
+
 def _with_phone(phone: str) -> ColumnElement[bool]:
     return or_(Contact.phone == phone, Contact.wa_id == wa_id_of(phone))
 
@@ -85,8 +99,10 @@ async def get_contact(session: AsyncSession, contact_id: int) -> Contact:
 
 @router.get("", response_model=Page[ContactOut])
 async def list_contacts(query: Annotated[ContactQuery, Query()], db: DB) -> Page[ContactOut]:
-    """Contacts in the order they were created; filtered by phone or tag."""
+    """Contacts in the order they were created; filtered by phone, tag or a filter (422 invalid_filter)."""
     statement = select(Contact)
+    if query.filter is not None:
+        statement = statement.where(await _filter(db, query.filter))
     if query.phone is not None:
         statement = statement.where(_with_phone(_phone(query.phone)))
     if query.tag is not None:

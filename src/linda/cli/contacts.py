@@ -102,3 +102,65 @@ def import_(
         + ".",
         highlight=False,
     )
+
+
+@contacts_app.command("list")
+def list_(
+    where: Annotated[
+        str | None,
+        typer.Option(
+            help="A filter (docs/filters.md), e.g. 'tag = owner AND NOT opted_out'; @segment works."
+        ),
+    ] = None,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object per line for each contact.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many contacts.")] = None,
+) -> None:
+    """List contacts in the order they were created: all, or those a filter selects."""
+    import json
+
+    from rich.table import Table
+    from rich.text import Text
+    from sqlalchemy import select
+
+    from linda.query.compile import where_clause
+    from linda.query.filters import FilterError
+    from linda.query.segments import resolve_filter
+    from linda.store.db import Database
+    from linda.store.models import Contact
+
+    table = Table("id", "phone", "name", "locale", "tags", "attributes", "opted out")
+
+    async def run(db: Database) -> int:
+        statement = select(Contact).order_by(Contact.id).limit(limit).execution_options(yield_per=1000)
+        if where is not None:
+            statement = statement.where(where_clause(await resolve_filter(db, where), db.dialect))
+        count = 0
+        async with db.read() as session:
+            async for contact in await session.stream_scalars(statement):
+                count += 1
+                row = {
+                    "id": contact.id,
+                    "phone": contact.phone,
+                    "name": contact.name,
+                    "locale": contact.locale,
+                    "tags": contact.tags,
+                    "attributes": contact.attributes,
+                    "opted_out": contact.opted_out,
+                }
+                if json_:
+                    typer.echo(json.dumps(row, ensure_ascii=False, default=str))
+                else:
+                    shown = (json.dumps(row[k], ensure_ascii=False) for k in ("tags", "attributes"))
+                    cells = (str(contact.id), contact.phone, contact.name, contact.locale, *shown)
+                    # Text(): names are data, never rich markup
+                    table.add_row(*(Text(c or "") for c in cells), "yes" if contact.opted_out else "")
+        return count
+
+    try:
+        count = with_db(get_settings(), run)
+    except FilterError as exc:
+        console.print(f"[red]Invalid filter: {exc}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    if not json_:
+        console.print(table)
+        console.print(f"{count:,} contacts", highlight=False)
