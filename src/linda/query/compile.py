@@ -172,7 +172,7 @@ class _Compiler:
             case IsEmpty():
                 return or_(column.is_(None), column == "") if kind is Kind.TEXT else column.is_(None)
             case IsTrue():
-                return column.is_(True)  # type: ignore[no-any-return]
+                return column == true()  # type: ignore[no-any-return]  # `= true`: PostgreSQL indexes it, IS not
             case Contains(_, text):
                 return self.like(column, text, prefix=False)
             case StartsWith(_, text):
@@ -201,8 +201,8 @@ class _Compiler:
         raise TypeError(f"not a predicate on a true/false field: {expr!r}")
 
     def column_compare(self, column: Any, kind: Kind, op: CompareOp, value: Value) -> Condition:
-        if kind is Kind.BOOL:
-            return column.is_(value) if op == "=" else column.is_not(value)  # type: ignore[no-any-return]
+        if kind is Kind.BOOL:  # opted_out: NOT NULL
+            return _compare(column, op, true() if value else false())
         if kind is Kind.NUMBER:
             return _compare(column, op, _number(value))
         if kind is Kind.DATETIME:
