@@ -179,7 +179,7 @@ class _Parser:
 
     def fail(self, expected: str) -> FilterError:
         token = self.token
-        found = "the end of the filter" if token.kind == "end" else repr(token.text)
+        found = "end of the filter" if token.kind == "end" else repr(token.text)
         return FilterError(f"Unexpected {found}", token.position, expected)
 
     def parse(self) -> Expr:
@@ -361,10 +361,10 @@ def _check_values(name: str, values: tuple[Value, ...], position: int | str, *, 
         else:
             ok = family == _FAMILY_OF_KIND[kind] and not (ordered and family == "bool")
         if not ok:
-            what = "an order" if ordered and family == "bool" else f"`{name}`"
-            raise FilterError(
-                f"{format_value_kind(family)} cannot be compared with {what}", position, _expected(name)
-            )
+            message = f"{format_value_kind(family)} cannot be compared with `{name}`"
+            if ordered and family == "bool" and kind in (Kind.BOOL, Kind.ANY):
+                message = "true and false have no order"
+            raise FilterError(message, position, _expected(name))
 
 
 def format_value_kind(family: str) -> str:
