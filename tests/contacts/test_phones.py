@@ -96,3 +96,32 @@ def test_foreign_international_numbers_are_kept(region: str) -> None:
     assert to_mobile_e164(international, "AE") == e164
     national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
     assert to_mobile_e164(national, region) == e164
+
+
+REGIONS = st.sampled_from(["AE", "PK", "GB", "IN", "SA", "US", "IT", "AR", "MX", "DE", "EG", "PH"])
+DIGITS = st.text("0123456789", min_size=6, max_size=15)
+
+
+@given(DIGITS, st.booleans(), REGIONS)
+def test_the_fast_path_agrees_with_phonenumbers(digits: str, international: bool, region: str) -> None:
+    from linda.contacts.phones import _fast_mobile, _parsed_mobile
+
+    fast = _fast_mobile(digits, international, region)
+    if fast is not None:
+        assert fast == _parsed_mobile(digits, digits, international, region)
+
+
+@given(REGIONS, st.integers(0, 10**6))
+def test_the_fast_path_agrees_on_real_mobiles(region: str, seed: int) -> None:
+    from linda.contacts.phones import _fast_mobile
+
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    assert example is not None
+    national = str(example.national_number)
+    varied = national[:-3] + f"{seed % 1000:03d}"
+    number = phonenumbers.parse(f"+{example.country_code}{varied}")
+    if phonenumbers.number_type(number) in (phonenumbers.PhoneNumberType.MOBILE,
+                                            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):  # fmt: skip
+        assert to_mobile_e164(f"+{example.country_code}{varied}") == f"+{example.country_code}{varied}"
+    fast = _fast_mobile(f"{example.country_code}{varied}", True, None)
+    assert fast in (None, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

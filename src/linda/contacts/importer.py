@@ -21,21 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Table, select, update
 
 from linda.contacts.mapping import Mapping, resolve
 from linda.contacts.phones import InvalidPhone, to_mobile_e164
 from linda.contacts.sources import Source, SourceError, fingerprint, open_source
+from linda.contacts.writing import write_chunk
 from linda.store.db import Database
-from linda.store.models import Contact, ImportJob
+from linda.store.models import ImportJob
 from linda.store.types import utcnow
 
-DO_NOT_CONTACT = "do_not_contact"
 CHUNK_ROWS = 5000
 FORMULA_START = ("=", "@")
-contacts = cast(Table, Contact.__table__)
 imports = cast(Table, ImportJob.__table__)
 
 Progress = Callable[[int, int], None]  # rows done, rows estimated
@@ -147,99 +144,6 @@ class Chunk:
 
 def _cell(row: list[str], index: int) -> str:
     return row[index] if index < len(row) else ""
-
-
-@dataclass
-class Outcome:
-    created: int = 0
-    updated: int = 0
-
-
-async def write_chunk(conn: AsyncConnection, chunk: Chunk, do_not_contact: bool) -> Outcome:
-    """Merge `chunk` into the stored contacts: one select, one bulk insert, one bulk update."""
-    outcome = Outcome()
-    if not chunk.records:
-        return outcome
-    phones = list(chunk.records)
-    wa_ids = [phone[1:] for phone in phones]
-    c = contacts.c
-    stored = (
-        await conn.execute(
-            select(c.id, c.phone, c.wa_id, c.name, c.locale, c.tags, c.attributes, c.opted_out).where(
-                or_(c.phone.in_(phones), c.wa_id.in_(wa_ids))
-            )
-        )
-    ).all()
-    now = utcnow()
-    changes: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for row in stored:
-        phone = row.phone or f"+{row.wa_id}"
-        record = chunk.records.get(phone)
-        if record is None or phone in seen:
-            continue
-        seen.add(phone)
-        tags = list(row.tags or [])
-        tags += sorted(record.tags.difference(tags))
-        opt_out = do_not_contact and not row.opted_out
-        changes.append(
-            {
-                "_id": row.id,
-                "_phone": phone,
-                "_name": row.name or record.name,
-                "_locale": row.locale or record.locale,
-                "_tags": tags,
-                "_attributes": {**(row.attributes or {}), **record.attributes},
-                "_opted_out": row.opted_out or do_not_contact,
-                "_opted_out_at": now if opt_out else None,
-                "_opt_source": DO_NOT_CONTACT if opt_out else None,
-                "_updated_at": now,
-            }
-        )
-    new = [
-        {
-            "phone": phone,
-            "wa_id": phone[1:],
-            "name": record.name,
-            "locale": record.locale,
-            "tags": sorted(record.tags),
-            "attributes": record.attributes,
-            "opted_out": do_not_contact,
-            "opted_out_at": now if do_not_contact else None,
-            "opt_source": DO_NOT_CONTACT if do_not_contact else None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for phone, record in chunk.records.items()
-        if phone not in seen
-    ]
-    if new:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        await conn.execute(dialect.insert(contacts).on_conflict_do_nothing(), new)
-        outcome.created = len(new)
-    if changes:
-        await conn.execute(
-            update(contacts)
-            .where(c.id == bindparam("_id"))
-            .values(
-                phone=bindparam("_phone"),
-                name=bindparam("_name"),
-                locale=bindparam("_locale"),
-                tags=bindparam("_tags", type_=c.tags.type),
-                attributes=bindparam("_attributes", type_=c.attributes.type),
-                opted_out=bindparam("_opted_out"),
-                opted_out_at=_keep(c.opted_out_at, "_opted_out_at"),
-                opt_source=_keep(c.opt_source, "_opt_source"),
-                updated_at=bindparam("_updated_at", type_=c.updated_at.type),
-            ),
-            changes,
-        )
-        outcome.updated = len(changes)
-    return outcome
-
-
-def _keep(column: Any, name: str) -> Any:
-    return func.coalesce(bindparam(name, type_=column.type), column)
 
 
 class RejectsFile:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+from functools import cache
 
 import phonenumbers
-from phonenumbers import PhoneNumberType
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
 
 MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _DROP = str.maketrans("", "", " -.()/\t\u00a0\u200e\u200f\u202a\u202c'\"")
@@ -42,7 +43,6 @@ def wa_id_of(e164: str) -> str:
     return e164.lstrip("+")
 
 
-@lru_cache(maxsize=65536)
 def to_mobile_e164(raw: str, region: str | None = None) -> str:
     """`raw` as the +E.164 of a mobile number (the numbers WhatsApp reaches), for imports.
 
@@ -62,6 +62,13 @@ def to_mobile_e164(raw: str, region: str | None = None) -> str:
         digits = "".join(str(int(ch)) for ch in digits if ch.isdigit())  # Arabic-Indic digits too
         if not digits or len(digits) < len(text) - 3 - plus:
             raise InvalidPhone(f"{raw!r} is not a phone number", "not a number")
+    fast = _fast_mobile(digits, plus or region is None, region)
+    if fast is not None:
+        return fast
+    return _parsed_mobile(raw, digits, plus, region)
+
+
+def _parsed_mobile(raw: str, digits: str, plus: bool, region: str | None) -> str:
     candidates = ["+" + digits] if plus or region is None else [digits, "+" + digits]
     number = None
     for candidate in candidates:
@@ -79,3 +86,60 @@ def to_mobile_e164(raw: str, region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhone(f"{raw!r} is not a possible number (wrong length)", "impossible")
     raise InvalidPhone(f"{raw!r} is not a valid phone number", "invalid")
+
+
+# The fast path: most numbers in a file are plain mobiles. Their digits are split into country code and national
+# number as libphonenumber would, and matched against its own general and mobile patterns for that country,
+# compiled once. Whatever does not match exactly (other types, trunk prefixes kept, countries sharing a code)
+# goes through phonenumbers.parse, which also says why a number is refused.
+
+
+@cache
+def _region_prefix(region: str) -> tuple[str, str] | None:
+    metadata = PhoneMetadata.metadata_for_region(region.upper())
+    if metadata is None or metadata.country_code is None:
+        return None
+    return str(metadata.country_code), metadata.national_prefix or ""
+
+
+@cache
+def _mobile_patterns(code: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(int(code), ())
+    if len(regions) != 1:
+        return None
+    metadata = PhoneMetadata.metadata_for_region(regions[0])
+    if metadata is None or metadata.mobile is None or metadata.general_desc is None:
+        return None
+    general, mobile = metadata.general_desc.national_number_pattern, metadata.mobile.national_number_pattern
+    if not general or not mobile:
+        return None
+    return re.compile(general), re.compile(mobile)
+
+
+def _match(code: str, national: str) -> str | None:
+    patterns = _mobile_patterns(code)
+    if patterns is None or national.startswith("0"):
+        return None
+    general, mobile = patterns
+    if general.fullmatch(national) and mobile.fullmatch(national):
+        return f"+{code}{national}"
+    return None
+
+
+def _fast_mobile(digits: str, international: bool, region: str | None) -> str | None:
+    if international:
+        for size in (1, 2, 3):
+            if int(digits[:size] or "0") in COUNTRY_CODE_TO_REGION_CODE:
+                return _match(digits[:size], digits[size:])
+        return None
+    prefix = _region_prefix(region) if region else None
+    if prefix is None:
+        return None
+    code, trunk = prefix
+    if trunk and digits.startswith(trunk):
+        return _match(code, digits[len(trunk) :])
+    found = _match(code, digits)
+    if found is None and digits.startswith(code):
+        rest = digits[len(code) :]
+        found = _match(code, rest[len(trunk) :] if trunk and rest.startswith(trunk) else rest)
+    return found
