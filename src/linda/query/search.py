@@ -20,7 +20,7 @@ from linda.store.models import Contact, Message
 
 Scope = Literal["messages", "contacts", "all"]
 MAX_LIMIT = 200
-RANK_WINDOW = 5000  # SQLite ranks the newest this many matches: bounded time for common words
+RANK_WINDOW = 2000  # SQLite ranks the newest this many matches: bounded time for common words
 _K1, _B, _AVG_LENGTH = 1.2, 0.75, 64.0
 
 _messages_fts = table("messages_fts", column("rowid"), column("body"))
