@@ -9,7 +9,7 @@ columns through json.dumps as SQLAlchemy's JSON type does, so rows are stored ex
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
