@@ -14,10 +14,12 @@ attribute. A row without a valid mobile is rejected: the rejects file lists each
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -90,17 +92,18 @@ class Chunk:
 
     def add(self, number: int, row: list[str]) -> None:
         """Row `number` (1 is the header) into this chunk."""
-        if len(row) > self.width and any(cell.strip() for cell in row[self.width :]):
-            self.rejects.append(
-                (number, "", "", f"ragged row: {len(row)} cells, the header has {self.width}")
-            )
-            return
+        width = self.width
+        if len(row) != width:
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                self.rejects.append((number, "", "", f"ragged row: {len(row)} cells, the header has {width}"))
+                return
+            row = (row + [""] * width)[:width]
         phones: list[str] = []
         failures: list[Reject] = []
         region = self.options.region
         for index in self.mapping.phones:
-            raw = row[index] if index < len(row) else ""
-            if not raw.strip():
+            raw = row[index]
+            if not raw or raw.isspace():
                 continue
             if raw.startswith(FORMULA_START):
                 failures.append((number, self.header[index], raw, "formula, not a number"))
@@ -115,18 +118,18 @@ class Chunk:
         if not phones:
             self.rejects.extend(failures or [(number, "", "", "no phone number")])
             return
-        record = Record(number, self._text(row, self.mapping.name), self._text(row, self.mapping.locale),
-                        set(self.tags), {})  # fmt: skip
-        if self.mapping.tags is not None:
-            record.tags.update(
-                t.strip() for t in _cell(row, self.mapping.tags).replace(";", ",").split(",") if t.strip()
-            )
-        for index, attribute in self.mapping.attributes:
-            value = _cell(row, index).strip()
+        mapping = self.mapping
+        tags = self.tags if mapping.tags is None else self.tags | _split_tags(row[mapping.tags])
+        attributes: dict[str, Any] = {}
+        for index, attribute in mapping.attributes:
+            value = row[index]
             if value and not value.startswith(FORMULA_START):
-                record.attributes[attribute] = value
+                value = value.strip()
+                if value:
+                    attributes[attribute] = value
         if len(phones) > 1:
-            record.attributes["other_phones"] = phones[1:]
+            attributes["other_phones"] = phones[1:]
+        record = Record(number, _text(row, mapping.name), _text(row, mapping.locale), set(tags), attributes)
         known = self.records.get(phones[0])
         if known is None:
             self.records[phones[0]] = record
@@ -134,16 +137,17 @@ class Chunk:
             self.duplicates += 1
             known.merge(record)
 
-    @staticmethod
-    def _text(row: list[str], index: int | None) -> str | None:
-        if index is None:
-            return None
-        value = _cell(row, index).strip()
-        return value if value and not value.startswith(FORMULA_START) else None
+
+@lru_cache(maxsize=4096)
+def _split_tags(text: str) -> frozenset[str]:
+    return frozenset(tag.strip() for tag in text.replace(";", ",").split(",") if tag.strip())
 
 
-def _cell(row: list[str], index: int) -> str:
-    return row[index] if index < len(row) else ""
+def _text(row: list[str], index: int | None) -> str | None:
+    if index is None:
+        return None
+    value = row[index].strip()
+    return value if value and not value.startswith(FORMULA_START) else None
 
 
 class RejectsFile:
@@ -258,32 +262,52 @@ async def run_job(
 
 async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, options: ImportOptions,
                   start: int, rejects: RejectsFile, progress: Progress | None) -> None:  # fmt: skip
+    """Read and normalize the next chunk in a thread while the previous one is written: the database's own work
+    (SQLite in aiosqlite's thread, PostgreSQL in its server) runs beside the parsing. Chunks commit in order."""
     rows = itertools.islice(source.rows, start, None)
-    done = start
-    while True:
+
+    def read(first: int) -> tuple[Chunk, int]:
         chunk = Chunk(options, mapping, source.header)
         batch = list(itertools.islice(rows, options.chunk_rows))
         for offset, row in enumerate(batch):
-            chunk.add(done + offset + 2, row)
+            chunk.add(first + offset + 2, row)
         rejects.write(chunk.rejects)
-        done += len(batch)
-        async with db.core_transaction() as conn:
-            outcome = await write_chunk(conn, chunk, options.do_not_contact)
-            values: dict[str, Any] = {
-                "rows_done": done,
-                "created": imports.c.created + outcome.created,
-                "updated": imports.c.updated + outcome.updated,
-                "rejected": imports.c.rejected + len({r[0] for r in chunk.rejects}),
-                "duplicates": imports.c.duplicates + chunk.duplicates,
-                "updated_at": utcnow(),
-            }
-            if len(batch) < options.chunk_rows:
-                values.update(state="done", finished_at=utcnow(), total_rows=done)
-            await conn.execute(update(imports).where(imports.c.id == job_id).values(**values))
+        return chunk, len(batch)
+
+    done = start
+    chunk, size = await asyncio.to_thread(read, done)
+    while True:
+        last = size < options.chunk_rows
+        done += size
+        writing = asyncio.ensure_future(_commit(db, job_id, chunk, options, done, last))
+        if not last:
+            try:
+                chunk, size = await asyncio.to_thread(read, done)
+            finally:
+                await writing
+        await writing
         if progress is not None:
             progress(done, max(done, source.estimated_rows))
-        if len(batch) < options.chunk_rows:
+        if last:
             return
+
+
+async def _commit(
+    db: Database, job_id: int, chunk: Chunk, options: ImportOptions, done: int, last: bool
+) -> None:
+    async with db.core_transaction() as conn:
+        outcome = await write_chunk(conn, chunk, options.do_not_contact)
+        values: dict[str, Any] = {
+            "rows_done": done,
+            "created": imports.c.created + outcome.created,
+            "updated": imports.c.updated + outcome.updated,
+            "rejected": imports.c.rejected + len({r[0] for r in chunk.rejects}),
+            "duplicates": imports.c.duplicates + chunk.duplicates,
+            "updated_at": utcnow(),
+        }
+        if last:
+            values.update(state="done", finished_at=utcnow(), total_rows=done)
+        await conn.execute(update(imports).where(imports.c.id == job_id).values(**values))
 
 
 async def _set(db: Database, job_id: int, **values: Any) -> None:
