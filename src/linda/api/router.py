@@ -6,7 +6,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from linda.api import accounts, alerts, contact_updates, contacts, conversations, messages, search, segments
+from linda.api import (
+    accounts,
+    alerts,
+    contact_updates,
+    contacts,
+    conversations,
+    imports,
+    messages,
+    search,
+    segments,
+)
 from linda.api.auth import require_token
 from linda.api.errors import API_PREFIX, ErrorBody, install_error_handlers
 
@@ -19,7 +29,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_token)], responses=ERRORS)
-    for module in (accounts, contacts, contact_updates, segments, conversations, messages, alerts, search):
+    for module in (
+        accounts,
+        contacts,
+        contact_updates,
+        imports,
+        segments,
+        conversations,
+        messages,
+        alerts,
+        search,
+    ):
         router.include_router(module.router)
     return router
 
