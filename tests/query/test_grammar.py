@@ -208,6 +208,8 @@ def test_the_json_form_reads_into_the_same_tree(obj: Any, text: str) -> None:
         ({"price": {"$in": [1, None]}}, "$.price.$in[1]", "a number"),
         ({"price": float("nan")}, "$.price", "a number"),
         ({"price": float("inf")}, "$.price", "a number"),
+        ({'a"b': 1}, '$.a"b', "letters, digits"),
+        ({"1st": 1}, "$.1st", "letters, digits"),
     ],
 )
 def test_json_errors_name_the_path(obj: Any, path: str, expected: str) -> None:

@@ -76,6 +76,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+_FIELD_NAME = re.compile(r"[^\W\d][\w.\-]*")  # the same as a word of the string form
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 
@@ -411,6 +412,8 @@ def _json_entry(key: Any, value: Any, path: str, depth: int) -> Expr:
         return Not(_json_expr(value, path, depth + 1))
     if not isinstance(key, str) or key.startswith("$") or not key:
         raise FilterError(f"Unknown operator {key!r}", path, "$and, $or, $not or a field name")
+    if not _FIELD_NAME.fullmatch(key):
+        raise FilterError(f"Not a field name: {key!r}", path, "letters, digits, _, - and . (not first)")
     name = normalize_field(key)
     if not isinstance(value, dict) or "$date" in value:
         return check(Compare(name, "=", _json_value(name, value, path)), path)
