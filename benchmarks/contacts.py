@@ -261,8 +261,17 @@ def other_part(name: str, args: argparse.Namespace) -> Row:
     module = f"benchmarks.contacts_{name}"
     if importlib.util.find_spec(module) is None:
         return {"skipped": f"{module} does not exist yet"}
-    result: Row = importlib.import_module(module).run(args)
+    result: Row = importlib.import_module(module).run(part_args(args))
     return result
+
+
+def part_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The options for another part's run(): its own (`--filter-...`, `--search-...`) and the backends as it
+    names them; not the import's --rows and --repeats, which mean other things there."""
+    given = {k: v for k, v in vars(args).items() if k not in ("rows", "repeats", "output", "parts")}
+    backends = args.backends.split(",")
+    given["backends"] = "both" if len(backends) > 1 else backends[0]
+    return argparse.Namespace(**given)
 
 
 def machine() -> Row:
@@ -287,6 +296,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the generated CSV")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats per importer")
     parser.add_argument("--backends", default="sqlite", help="Linda's databases: sqlite, postgres or both")
+    parser.add_argument("--filter-contacts", type=int, help="filter: contacts to generate (its default)")
+    parser.add_argument("--filter-queries", type=int, help="filter: timed queries per filter (its default)")
+    parser.add_argument("--search-messages", type=int, help="search: messages in the corpus (its default)")
+    parser.add_argument("--search-repeats", type=int, help="search: timed searches per query (its default)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     parts = [p for p in args.parts.split(",") if p]
