@@ -4,6 +4,7 @@ Linda stores and routes the message, and the answers reach the emulator's Graph 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from linda.handoff import release
 from linda.sending.outbox import SendRefused, enqueue
 from linda.store.models import Contact, Conversation, Message
+from linda.store.types import utcnow
 from linda.whatsapp import messages
 from tests.bot.chat import USER, Chat, bot_stack, buttons, said
 from tests.stack import Stack
@@ -33,7 +35,6 @@ lookups:
 menus:
   main:
     text: "How can we help?"
-    timeout: 1s
     options:
       - {id: buy, title: Buy, menu: areas}
       - {id: rent, title: Rent, reply: "Apartments for rent, {{ contact.name }}."}
@@ -41,7 +42,7 @@ menus:
   areas:
     text: "Which area?"
     button: Areas
-    timeout: 1s
+    timeout: 10m
     expired: "That menu has closed; say hi to start again."
     options:
       - {id: marina, title: Dubai Marina, description: Waterfront, reply: "Marina starts at AED 1.1M."}
@@ -89,7 +90,10 @@ async def test_greeting_menus_sub_menus_typed_choices_and_timeouts(database_url:
 
         conversation = await chat.conversation()
         assert conversation.menu == "areas" and conversation.menu_expires_at is not None
-        await asyncio.sleep(1.1)  # the menu's timeout
+        async with stack.db.transaction() as session:  # ten minutes later: the menu has timed out
+            held = await session.get_one(Conversation, conversation.id)
+            assert held.menu_expires_at is not None
+            held.menu_expires_at = held.menu_expires_at - timedelta(minutes=10, seconds=1)
         assert said(await chat.taps("hills", "DAMAC Hills 2", kind="list_reply")) == [
             "That menu has closed; say hi to start again."
         ]
@@ -150,10 +154,6 @@ async def test_stop_opts_out_once_refuses_later_sends_and_start_opts_back_in(
 
 
 async def queue_text(stack: Stack, text: str, due_in: float = 0.0) -> int:
-    from datetime import timedelta
-
-    from linda.store.types import utcnow
-
     account = await stack.account()
     async with stack.db.transaction() as session:
         item = await enqueue(

@@ -42,6 +42,9 @@ def test_search_command(env: str) -> None:
     assert [json.loads(line)["kind"] for line in people] == ["contact"]
     assert "No hits." in runner.invoke(app, ["search", "villa"]).output
     assert runner.invoke(app, ["search", "x", "--where", "tag = = x"]).exit_code == 2
+    assert runner.invoke(app, ["segments", "save", "vips", "--where", "tag = vip"]).exit_code == 0
+    by_segment = runner.invoke(app, ["search", "квартиру", "--where", "@vips", "--json"]).output.splitlines()
+    assert [json.loads(line)["contact_name"] for line in by_segment] == ["Мария"]
     rebuilt = runner.invoke(app, ["search", "--reindex"])
     assert rebuilt.exit_code == 0 and "Indexed 4 rows." in rebuilt.output
     assert len(runner.invoke(app, ["search", "дубае", "--json"]).output.splitlines()) == 2

@@ -13,8 +13,8 @@ from linda.api.errors import ApiError
 from linda.api.paging import Page, PageQuery, decode_cursor, encode_cursor
 from linda.query.compile import where_clause
 from linda.query.filters import FilterError
-from linda.query.grammar import parse
 from linda.query.search import search
+from linda.query.segments import resolve_filter
 from linda.store.db import Database
 
 router = APIRouter(prefix="/search", tags=["search"])
@@ -52,7 +52,7 @@ async def search_all(query: Annotated[SearchQuery, Query()], db: DB) -> Page[Hit
     condition = None
     if query.filter:
         try:
-            condition = where_clause(parse(query.filter), db.dialect)
+            condition = where_clause(await resolve_filter(db, query.filter), db.dialect)
         except FilterError as exc:
             raise ApiError(422, "invalid_filter", str(exc), "filter") from exc
     async with db.read() as session:

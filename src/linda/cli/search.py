@@ -36,7 +36,7 @@ def search_command(
     """Search message texts and contacts' names, phones and attributes; best hits first."""
     from linda.query.compile import where_clause
     from linda.query.filters import FilterError
-    from linda.query.grammar import parse
+    from linda.query.segments import resolve_filter
 
     settings = get_settings()
     if rebuild:
@@ -52,12 +52,12 @@ def search_command(
     if not query.strip():
         raise typer.BadParameter("give words to search for", param_hint="QUERY")
     scope: Scope = in_  # type: ignore[assignment]
-    try:
-        expr = parse(where) if where else None
-    except FilterError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--where") from exc
 
     async def work(db: Database) -> list[Hit]:
+        try:
+            expr = await resolve_filter(db, where) if where else None  # @segments too
+        except FilterError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--where") from exc
         condition = where_clause(expr, db.dialect) if expr is not None else None
         async with db.read() as session:
             return await search(session, query, scope=scope, where=condition, limit=limit)
