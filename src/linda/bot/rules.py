@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from linda.bot.hours import BusinessHours, Schedule, expand_days, parse_ranges
+from linda.config_file import ConfigFileError
 from linda.contacts.phones import InvalidPhone, to_e164
 
 SAMPLE_RULES = Path(__file__).parent / "samples" / "brokerage.yaml"
@@ -31,14 +32,8 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
-class RulesError(ValueError):
-    """A rules file that cannot be used; `problems` are (place, message) pairs."""
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = [f"  {place or '(top level)'}: {message}" for place, message in problems]
-        super().__init__(f"{source} has {len(problems)} problem(s):\n" + "\n".join(lines))
+class RulesError(ConfigFileError):
+    """A bot rules file that cannot be used."""
 
 
 def _seconds(value: Any) -> Any:

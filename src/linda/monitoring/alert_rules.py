@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Protocol
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from linda.config_file import ConfigFileError
 from linda.monitoring.history import parse_span
 from linda.monitoring.monitor import Labels
 from linda.monitoring.sketch import Sketch
@@ -50,14 +51,8 @@ class Stats(Protocol):
     def sketch(self) -> Sketch | None: ...
 
 
-class AlertRulesError(ValueError):
-    """A rules file that cannot be used; `problems` are (place, message) pairs."""
-
-    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = [f"  {place or '(top level)'}: {message}" for place, message in problems]
-        super().__init__(f"{source} has {len(problems)} problem(s):\n" + "\n".join(lines))
+class AlertRulesError(ConfigFileError):
+    """An alert rules file that cannot be used."""
 
 
 def _seconds(value: Any) -> Any:
