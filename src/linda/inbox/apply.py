@@ -96,8 +96,7 @@ async def _store_message(
     session: AsyncSession, account: Account, inbound: InboundMessage, profile_name: str | None
 ) -> Received | None:
     contact = await upsert_contact(session, inbound.from_wa_id, inbound.from_user_id, profile_name)
-    conversation = await open_window(session, account, contact, inbound.timestamp)
-    first = not await _wrote_before(session, conversation)
+    conversation, first = await open_window(session, account, contact, inbound.timestamp)
     message = await insert_if_absent(
         session,
         Message,
@@ -121,12 +120,6 @@ async def _store_message(
     if message is None:  # a duplicate: stored before, by this process or another
         return None
     return Received(session, account, contact, conversation, message, inbound, first)
-
-
-async def _wrote_before(session: AsyncSession, conversation: Conversation) -> bool:
-    """An inbound message of this conversation is stored already (this one is not yet)."""
-    earlier = select(Message.id).where(Message.conversation_id == conversation.id, Message.direction == "in")
-    return await session.scalar(earlier.limit(1)) is not None
 
 
 async def upsert_contact(
@@ -217,16 +210,18 @@ async def conversation_of(
 
 async def open_window(
     session: AsyncSession, account: Account, contact: Contact, inbound_at: datetime
-) -> Conversation:
+) -> tuple[Conversation, bool]:
     """Open or extend the 24 h customer service window from the user's message time. Times only move
-    forward, and the row is locked while they do, so concurrent messages never shorten the window."""
+    forward, and the row is locked while they do, so concurrent messages never shorten the window. Also whether
+    this is the contact's first message to the number (no inbound one was stored before)."""
     conversation = await conversation_of(session, account.id, contact.id, for_update=True)
+    first = conversation.last_inbound_at is None
     expires = inbound_at + timedelta(seconds=SERVICE_WINDOW_SECONDS)
     if conversation.window_expires_at is None or expires > conversation.window_expires_at:
         conversation.window_expires_at = expires
     if conversation.last_inbound_at is None or inbound_at > conversation.last_inbound_at:
         conversation.last_inbound_at = inbound_at
-    return conversation
+    return conversation, first
 
 
 async def _store_status(session: AsyncSession, status: StatusUpdate) -> tuple[bool, Message | None]:

@@ -172,8 +172,7 @@ async def write_interval(
         for point in existing:
             acc.add(point)
         merged = acc.result()
-        merged.merge(interval)
-        merged.gauges.update(interval.gauges)
+        merged.merge(interval)  # counters add, sketches merge, the newer gauges win
         await session.execute(delete(MetricPoint).where(MetricPoint.id.in_([p.id for p in existing])))
         rows = point_rows(merged, process, at, resolution)
     session.add_all(MetricPoint(**row) for row in rows)
