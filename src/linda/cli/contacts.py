@@ -51,11 +51,13 @@ def import_(
         bool,
         typer.Option("--do-not-contact", help="The file is a do-not-contact list: opt every number out."),
     ] = False,
-    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows per committed chunk.")] = 5000,
+    chunk_rows: Annotated[
+        int | None, typer.Option(min=1, help="Rows per committed chunk (default 50,000).", show_default=False)
+    ] = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from linda.contacts.importer import ImportOptions, import_file
+    from linda.contacts.importer import CHUNK_ROWS, ImportOptions, import_file
     from linda.contacts.mapping import parse_map_options
     from linda.contacts.sources import SourceError
 
@@ -66,7 +68,7 @@ def import_(
             mapping=parse_map_options(map_ or []),
             sheet=sheet,
             do_not_contact=do_not_contact,
-            chunk_rows=chunk_rows,
+            chunk_rows=chunk_rows or CHUNK_ROWS,
         )
     except SourceError as exc:
         console.print(f"[red]{exc}[/]", highlight=False)

@@ -1,1 +1,1 @@
-"""Contacts: phone numbers, identities, and (later) import and mass updates."""
+"""Contacts: phone numbers, imports, mass updates, consent and erasure."""

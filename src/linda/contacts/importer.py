@@ -1,6 +1,10 @@
 """Bulk contact import: a file streamed in chunks, each chunk normalized, merged and committed with the job's
 progress, so an interrupted import resumes after its last committed chunk and imports no row twice.
 
+Chunks are normalized (normalize.py) in a worker process while the chunk before is written: on two cores the
+phone parsing and the database's own work run side by side, and the database driver's thread never waits for
+the GIL behind the parser. A file of one chunk is normalized in a thread: there is nothing to overlap.
+
 Duplicate policy (also in docs/contacts.md and `linda contacts import --help`):
 - within the file, rows with the same number are one contact: the first non-empty name and locale are kept,
   tags are unioned, attributes are merged with later values winning;
@@ -8,33 +12,33 @@ Duplicate policy (also in docs/contacts.md and `linda contacts import --help`):
   empty ones), tags are unioned, attributes are merged with the file's values winning;
 - an import never opts a contact back in; a do-not-contact import opts every number in it out (source
   `do_not_contact`), and sends to opted-out contacts are refused everywhere.
-Each row yields one contact: its first valid mobile number; its other valid mobiles go to the `other_phones`
-attribute. A row without a valid mobile is rejected: the rejects file lists each value with its reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import itertools
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
 
 from linda.contacts.mapping import Mapping, resolve
-from linda.contacts.phones import InvalidPhone, to_mobile_e164
+from linda.contacts.normalize import Chunk, ChunkReader, Reject, RowReader, start_worker, worker_chunk
 from linda.contacts.sources import Source, SourceError, fingerprint, open_source
 from linda.contacts.writing import write_chunk
 from linda.store.db import Database
 from linda.store.models import ImportJob
 from linda.store.types import utcnow
 
-CHUNK_ROWS = 5000
-FORMULA_START = ("=", "@")
+CHUNK_ROWS = 50_000
 imports = cast(Table, ImportJob.__table__)
 
 Progress = Callable[[int, int], None]  # rows done, rows estimated
@@ -57,97 +61,6 @@ class ImportOptions:
             "sheet": self.sheet,
             "do_not_contact": self.do_not_contact,
         }
-
-
-@dataclass
-class Record:
-    row: int
-    name: str | None
-    locale: str | None
-    tags: set[str]
-    attributes: dict[str, Any]
-
-    def merge(self, later: Record) -> None:
-        self.name = self.name or later.name
-        self.locale = self.locale or later.locale
-        self.tags |= later.tags
-        self.attributes.update(later.attributes)
-
-
-Reject = tuple[int, str, str, str]  # row, column, value, reason
-
-
-class Chunk:
-    """One chunk's contacts by E.164 number, and its rejects."""
-
-    def __init__(self, options: ImportOptions, mapping: Mapping, header: list[str]) -> None:
-        self.options = options
-        self.mapping = mapping
-        self.header = header
-        self.width = len(header)
-        self.records: dict[str, Record] = {}
-        self.rejects: list[Reject] = []
-        self.duplicates = 0
-        self.tags = set(options.tags)
-
-    def add(self, number: int, row: list[str]) -> None:
-        """Row `number` (1 is the header) into this chunk."""
-        width = self.width
-        if len(row) != width:
-            if len(row) > width and any(cell.strip() for cell in row[width:]):
-                self.rejects.append((number, "", "", f"ragged row: {len(row)} cells, the header has {width}"))
-                return
-            row = (row + [""] * width)[:width]
-        phones: list[str] = []
-        failures: list[Reject] = []
-        region = self.options.region
-        for index in self.mapping.phones:
-            raw = row[index]
-            if not raw or raw.isspace():
-                continue
-            if raw.startswith(FORMULA_START):
-                failures.append((number, self.header[index], raw, "formula, not a number"))
-                continue
-            try:
-                phone = to_mobile_e164(raw, region)
-            except InvalidPhone as exc:
-                failures.append((number, self.header[index], raw, exc.reason))
-                continue
-            if phone not in phones:
-                phones.append(phone)
-        if not phones:
-            self.rejects.extend(failures or [(number, "", "", "no phone number")])
-            return
-        mapping = self.mapping
-        tags = self.tags if mapping.tags is None else self.tags | _split_tags(row[mapping.tags])
-        attributes: dict[str, Any] = {}
-        for index, attribute in mapping.attributes:
-            value = row[index]
-            if value and not value.startswith(FORMULA_START):
-                value = value.strip()
-                if value:
-                    attributes[attribute] = value
-        if len(phones) > 1:
-            attributes["other_phones"] = phones[1:]
-        record = Record(number, _text(row, mapping.name), _text(row, mapping.locale), set(tags), attributes)
-        known = self.records.get(phones[0])
-        if known is None:
-            self.records[phones[0]] = record
-        else:
-            self.duplicates += 1
-            known.merge(record)
-
-
-@lru_cache(maxsize=4096)
-def _split_tags(text: str) -> frozenset[str]:
-    return frozenset(tag.strip() for tag in text.replace(";", ",").split(",") if tag.strip())
-
-
-def _text(row: list[str], index: int | None) -> str | None:
-    if index is None:
-        return None
-    value = row[index].strip()
-    return value if value and not value.startswith(FORMULA_START) else None
 
 
 class RejectsFile:
@@ -262,34 +175,43 @@ async def run_job(
 
 async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, options: ImportOptions,
                   start: int, rejects: RejectsFile, progress: Progress | None) -> None:  # fmt: skip
-    """Read and normalize the next chunk in a thread while the previous one is written: the database's own work
-    (SQLite in aiosqlite's thread, PostgreSQL in its server) runs beside the parsing. Chunks commit in order."""
-    rows = itertools.islice(source.rows, start, None)
-
-    def read(first: int) -> tuple[Chunk, int]:
-        chunk = Chunk(options, mapping, source.header)
-        batch = list(itertools.islice(rows, options.chunk_rows))
-        for offset, row in enumerate(batch):
-            chunk.add(first + offset + 2, row)
-        rejects.write(chunk.rejects)
-        return chunk, len(batch)
-
+    """Have the next chunk read and normalized while the one before is written; commit in order."""
+    reader = RowReader(source.header, mapping, options.region, frozenset(options.tags), db.is_sqlite)
+    size = options.chunk_rows
+    several = source.estimated_rows - start > size
     done = start
-    chunk, size = await asyncio.to_thread(read, done)
-    while True:
-        last = size < options.chunk_rows
-        done += size
-        writing = asyncio.ensure_future(_commit(db, job_id, chunk, options, done, last))
-        if not last:
-            try:
-                chunk, size = await asyncio.to_thread(read, done)
-            finally:
-                await writing
-        await writing
-        if progress is not None:
-            progress(done, max(done, source.estimated_rows))
-        if last:
-            return
+    with _chunks(source.path, options.sheet, start, reader, size, several) as next_chunk:
+        pending = next_chunk()
+        while True:
+            chunk = await pending
+            last = chunk.rows < size
+            if not last:
+                pending = next_chunk()
+            rejects.write(chunk.rejects)
+            done += chunk.rows
+            await _commit(db, job_id, chunk, options, done, last)
+            if progress is not None:
+                progress(done, max(done, source.estimated_rows))
+            if last:
+                return
+
+
+@contextlib.contextmanager
+def _chunks(path: Path, sheet: str | None, start: int, reader: RowReader, size: int,
+            several: bool) -> Iterator[Callable[[], asyncio.Future[Chunk]]]:  # fmt: skip
+    """A function that starts reading the next chunk: in a worker process when the file has several chunks
+    left (on a machine with more than one core), else in a thread (nothing to overlap; no process to start)."""
+    loop = asyncio.get_running_loop()
+    if several and (os.cpu_count() or 1) > 1:
+        spawn = multiprocessing.get_context("spawn")  # not fork: this process has threads (the database's)
+        with ProcessPoolExecutor(1, spawn, start_worker, (path, sheet, start, reader)) as pool:
+            yield lambda: loop.run_in_executor(pool, worker_chunk, size)
+        return
+    chunks = ChunkReader(path, sheet, start, reader)
+    try:
+        yield lambda: asyncio.ensure_future(asyncio.to_thread(chunks.next, size))
+    finally:
+        chunks.close()
 
 
 async def _commit(

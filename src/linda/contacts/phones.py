@@ -6,10 +6,12 @@ import re
 from functools import cache
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberType
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc, PhoneNumberType
 
 MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
-_DROP = str.maketrans("", "", " -.()/\t\u00a0\u200e\u200f\u202a\u202c'\"")
+_SEPARATORS = " -.()/\t'\""
+_DROP = str.maketrans("", "", _SEPARATORS + "\u00a0\u200e\u200f\u202a\u202c")
+_DROP_ASCII = _SEPARATORS.encode()
 
 
 class InvalidPhone(ValueError):
@@ -51,7 +53,8 @@ def to_mobile_e164(raw: str, region: str | None = None) -> str:
     trunk 0 after it (`9710501234567`). `InvalidPhone.reason` is one of: empty, not a number, impossible,
     invalid, not mobile.
     """
-    text = raw.strip().translate(_DROP)
+    text = raw.strip()
+    text = text.encode().translate(None, _DROP_ASCII).decode() if text.isascii() else text.translate(_DROP)
     if not text:
         raise InvalidPhone("empty phone number", "empty")
     if text.startswith("00"):
@@ -89,9 +92,14 @@ def _parsed_mobile(raw: str, digits: str, plus: bool, region: str | None) -> str
 
 
 # The fast path: most numbers in a file are plain mobiles. Their digits are split into country code and national
-# number as libphonenumber would, and matched against its own general and mobile patterns for that country,
-# compiled once. Whatever does not match exactly (other types, trunk prefixes kept, countries sharing a code)
-# goes through phonenumbers.parse, which also says why a number is refused.
+# number as libphonenumber would, and matched against one pattern per country code compiled from its own
+# metadata (see _mobile_pattern). Whatever does not match exactly (other types, trunk prefixes kept, codes shared
+# by several countries) goes through phonenumbers.parse, which also says why a number is refused.
+
+_COUNTRY_CODES = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+# Types libphonenumber checks before mobile: a number matching one of them is of that type, not mobile.
+_TYPES_BEFORE_MOBILE = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+                        "voicemail")  # fmt: skip
 
 
 @cache
@@ -102,34 +110,43 @@ def _region_prefix(region: str) -> tuple[str, str] | None:
     return str(metadata.country_code), metadata.national_prefix or ""
 
 
+def _desc_pattern(desc: PhoneNumberDesc | None) -> str | None:
+    """A pattern that fullmatches the national numbers libphonenumber says match `desc` (its possible lengths
+    and its pattern), or None for a description that matches nothing."""
+    if desc is None or not desc.national_number_pattern or -1 in desc.possible_length:
+        return None
+    lengths = "|".join(f"\\d{{{length}}}" for length in desc.possible_length)
+    return (f"(?=(?:{lengths})$)" if lengths else "") + f"(?:{desc.national_number_pattern})$"
+
+
 @cache
-def _mobile_patterns(code: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+def _mobile_pattern(code: str) -> re.Pattern[str] | None:
+    """The national numbers of country code `code` that libphonenumber types as mobile (or fixed line or
+    mobile), in one pattern: its general description, none of the types it checks first, its mobile
+    description. None where that does not decide it: codes shared by several regions, countries whose mobile
+    and fixed-line numbers look alike."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(int(code), ())
-    if len(regions) != 1:
+    metadata = PhoneMetadata.metadata_for_region(regions[0]) if len(regions) == 1 else None
+    if metadata is None or metadata.same_mobile_and_fixed_line_pattern:
         return None
-    metadata = PhoneMetadata.metadata_for_region(regions[0])
-    if metadata is None or metadata.mobile is None or metadata.general_desc is None:
+    general, mobile = _desc_pattern(metadata.general_desc), _desc_pattern(metadata.mobile)
+    if general is None or mobile is None:
         return None
-    general, mobile = metadata.general_desc.national_number_pattern, metadata.mobile.national_number_pattern
-    if not general or not mobile:
-        return None
-    return re.compile(general), re.compile(mobile)
+    before = [p for name in _TYPES_BEFORE_MOBILE if (p := _desc_pattern(getattr(metadata, name))) is not None]
+    return re.compile(f"(?={general})" + (f"(?!{'|'.join(before)})" if before else "") + mobile)
 
 
 def _match(code: str, national: str) -> str | None:
-    patterns = _mobile_patterns(code)
-    if patterns is None or national.startswith("0"):
+    pattern = _mobile_pattern(code)
+    if pattern is None or national.startswith("0") or pattern.fullmatch(national) is None:
         return None
-    general, mobile = patterns
-    if general.fullmatch(national) and mobile.fullmatch(national):
-        return f"+{code}{national}"
-    return None
+    return f"+{code}{national}"
 
 
 def _fast_mobile(digits: str, international: bool, region: str | None) -> str | None:
     if international:
         for size in (1, 2, 3):
-            if int(digits[:size] or "0") in COUNTRY_CODE_TO_REGION_CODE:
+            if digits[:size] in _COUNTRY_CODES:
                 return _match(digits[:size], digits[size:])
         return None
     prefix = _region_prefix(region) if region else None

@@ -1,9 +1,13 @@
-"""Writing one chunk of imported contacts: one select of the stored ones, one batched insert, one batched update.
+"""Writing one chunk of imported contacts: one select of the stored ones, one insert, one update.
 
-The statements go to the database driver's `executemany` (sqlite3 through aiosqlite, asyncpg) inside the
-caller's transaction: an ORM or even a Core round of parameter processing per row costs more than the rest of
-the import. Booleans and times pass through their columns' own SQLAlchemy bind processors (once per chunk), JSON
-columns through json.dumps as SQLAlchemy's JSON type does, so rows are stored exactly as the models store them.
+Each statement covers the whole chunk, its rows passed as one JSON array (read with json_each on SQLite,
+jsonb_array_elements on PostgreSQL), so a chunk costs a few round trips and one JSON encoding whatever its size.
+New contacts are inserted in phone order: consecutive rows land in the same pages of the phone indexes.
+
+On SQLite the chunk writes its contacts' search index rows itself, from documents folded here, with the index
+triggers paused for its transaction (migration 0008): a trigger would call back into Python for every contact,
+and FTS5 would flush its pending terms once per statement the trigger runs in. Stored contacts that a chunk does
+not change are not written at all.
 """
 
 from __future__ import annotations
@@ -11,32 +15,48 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from linda.contacts.normalize import Chunk
+from linda.query.fold import contact_document
 from linda.store.models import Contact
 from linda.store.types import utcnow
 
-if TYPE_CHECKING:
-    from linda.contacts.importer import Chunk
-
 DO_NOT_CONTACT = "do_not_contact"
 contacts = cast(Table, Contact.__table__)
-INSERTED = ("phone", "wa_id", "name", "locale", "tags", "attributes", "opted_out", "opted_out_at", "opt_source",
-            "created_at", "updated_at")  # fmt: skip
-UPDATED = (
-    "phone",
-    "name",
-    "locale",
-    "tags",
-    "attributes",
-    "opted_out",
-    "opted_out_at",
-    "opt_source",
-    "updated_at",
+
+# The chunk's rows, one JSON array each. New: phone, name, locale, tags, attributes (and on SQLite the search
+# document). Changed: the same five, then opted_out, id (and the search document).
+_ROWS = {"sqlite": "json_each(?1)", "postgresql": "jsonb_array_elements($1::jsonb) AS e(value)"}
+_INSERT = (
+    "INSERT INTO contacts (phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, opt_source, "
+    "created_at, updated_at) SELECT value ->> 0, substr(value ->> 0, 2), value ->> 1, value ->> 2, value -> 3, "
+    "value -> 4, {opted_out}, {opted_out_at}, {opt_source}, {now}, {now} FROM {rows} "
+    "WHERE true ON CONFLICT DO NOTHING"  # WHERE: SQLite would read ON CONFLICT as a join's ON
 )
+_UPDATE = (
+    "UPDATE contacts SET phone = value ->> 0, name = value ->> 1, locale = value ->> 2, tags = value -> 3, "
+    "attributes = value -> 4, opted_out = {opting_out}, "
+    "opted_out_at = CASE WHEN {opting_out} AND NOT contacts.opted_out THEN {now} ELSE contacts.opted_out_at END, "
+    "opt_source = CASE WHEN {opting_out} AND NOT contacts.opted_out THEN {opt_source} "
+    "ELSE contacts.opt_source END, updated_at = {now} FROM {rows} WHERE contacts.id = {id}"
+)
+# The stored contacts that the chunk's contacts are (by phone, or by WhatsApp id), each with the file's row. On
+# SQLite as one JSON array, which the driver's thread hands over at once rather than a row at a time.
+_PAIRS = "SELECT {columns} FROM {rows} JOIN contacts AS c ON c.phone = value ->> 0 OR c.wa_id = substr(value ->> 0, 2)"
+_PAIR = "c.id, c.phone, c.wa_id, c.name, c.locale, {tags}, {attributes}, c.opted_out, {row}"
+# SQLite's search index: rows of the contacts just inserted (found by phone among the ids above the largest
+# before the insert), and the rows of updated contacts replaced. Always in rowid order: FTS5 writes its pending
+# terms out whenever a rowid is lower than the one before, which out of order would be at nearly every row.
+_INDEX_NEW = (
+    "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(?1) "
+    "JOIN contacts ON contacts.phone = value ->> 0 WHERE contacts.id > ?2 ORDER BY contacts.id"
+)
+_UNINDEX_CHANGED = "DELETE FROM contacts_fts WHERE rowid IN (SELECT value ->> 6 FROM json_each(?1))"
+_INDEX_CHANGED = "INSERT INTO contacts_fts (rowid, body) SELECT value ->> 6, value ->> 7 FROM json_each(?1)"
 
 
 @dataclass
@@ -46,35 +66,35 @@ class Outcome:
 
 
 class Statements:
-    """The chunk's SQL in the driver's parameter style, and the columns' bind processors."""
+    """The chunk's SQL for the connection's dialect, and the columns' bind processors."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self.dialect = conn.dialect
         self.postgres = conn.dialect.name == "postgresql"
         self.processors: dict[str, Callable[[Any], Any] | None] = {
             name: contacts.c[name].type._cached_bind_processor(conn.dialect)  # the type's own conversion
             for name in ("opted_out", "updated_at")
         }
+        rows = _ROWS[conn.dialect.name]
         mark = self._mark
-        self.insert = (
-            f"INSERT INTO contacts ({', '.join(INSERTED)}) VALUES "
-            f"({', '.join(mark(i) for i in range(1, len(INSERTED) + 1))}) ON CONFLICT DO NOTHING"
-        )
-        sets = []
-        for i, name in enumerate(UPDATED, start=1):
-            keep = name in ("opted_out_at", "opt_source")
-            sets.append(f"{name} = COALESCE({mark(i)}, {name})" if keep else f"{name} = {mark(i)}")
-        self.update = f"UPDATE contacts SET {', '.join(sets)} WHERE id = {mark(len(UPDATED) + 1)}"
-
-    def _mark(self, index: int) -> str:
-        return f"${index}" if self.postgres else "?"
-
-    def select(self, count: int) -> str:
-        columns = "id, phone, wa_id, name, locale, tags, attributes, opted_out"
+        self.insert = _INSERT.format(
+            rows=rows, opted_out=mark(2, "boolean"), opted_out_at=mark(3, "timestamp"), opt_source=mark(4, "text"),
+            now=mark(5, "timestamp"),
+        )  # fmt: skip
+        opting_out = "CAST(value ->> 5 AS boolean)" if self.postgres else "(value ->> 5)"
+        self.update = _UPDATE.format(
+            rows=rows, opting_out=opting_out, now=mark(2, "timestamp"), opt_source=mark(3, "text"),
+            id="CAST(value ->> 6 AS bigint)" if self.postgres else "value ->> 6",
+        )  # fmt: skip
         if self.postgres:
-            return f"SELECT {columns} FROM contacts WHERE phone = ANY($1::text[]) OR wa_id = ANY($2::text[])"
-        marks = ", ".join("?" * count)
-        return f"SELECT {columns} FROM contacts WHERE phone IN ({marks}) OR wa_id IN ({marks})"
+            columns = _PAIR.format(tags="c.tags", attributes="c.attributes", row="value")
+        else:
+            pair = _PAIR.format(tags="json(c.tags)", attributes="json(c.attributes)", row="json(value)")
+            columns = f"json_group_array(json_array({pair}))"
+        self.pairs = _PAIRS.format(columns=columns, rows=rows)
+
+    def _mark(self, number: int, postgres_type: str) -> str:
+        """Parameter `number` (numbered on both databases: SQLite's ?N may come in any order, and repeat)."""
+        return f"${number}::{postgres_type}" if self.postgres else f"?{number}"
 
     def value(self, name: str, value: Any) -> Any:
         """`value` as the driver takes it for column `name` (booleans as 0/1 on SQLite, naive UTC times)."""
@@ -88,68 +108,81 @@ def _json(value: Any, empty: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _change(stored: Sequence[Any], contact: list[Any], do_not_contact: bool) -> list[Any] | None:
+    """The update row that merges a file's `contact` (phone, name, locale, tags, attributes) into the `stored`
+    one (id, phone, wa_id, name, locale, tags, attributes, opted_out), or None if it would change nothing.
+    A stored phone is kept: the file fills it only where the contact was known by its WhatsApp id alone."""
+    id_, phone, _, name, locale, tags, attributes, opted_out = stored
+    tags, attributes = _json(tags, []), _json(attributes, {})
+    merged = [
+        phone or contact[0],
+        name or contact[1],
+        locale or contact[2],
+        tags + [tag for tag in contact[3] if tag not in tags],
+        {**attributes, **contact[4]},
+    ]
+    opting_out = do_not_contact and not opted_out
+    if not opting_out and merged == [phone, name, locale, tags, attributes]:
+        return None
+    return [*merged, bool(opted_out) or do_not_contact, id_]
+
+
+def _matches(pairs: Sequence[Sequence[Any]]) -> dict[str, tuple[Sequence[Any], list[Any]]]:
+    """Per file phone, the stored contact it merges into: the one holding that phone, else the one with its
+    WhatsApp id."""
+    found: dict[str, tuple[Sequence[Any], list[Any]]] = {}
+    for pair in pairs:
+        stored, contact = pair[:8], _json(pair[8], [])
+        phone = contact[0]
+        if phone not in found or stored[1] == phone:
+            found[phone] = (stored, contact)
+    return found
+
+
 async def write_chunk(conn: AsyncConnection, chunk: Chunk, do_not_contact: bool) -> Outcome:
     """Merge `chunk` into the stored contacts, in the transaction of `conn`."""
-    outcome = Outcome()
-    if not chunk.records:
-        return outcome
+    if chunk.contacts == "[]":
+        return Outcome()
     sql = Statements(conn)
-    driver: Any = (await conn.get_raw_connection()).driver_connection
-    phones = list(chunk.records)
-    wa_ids = [phone[1:] for phone in phones]
-    params: list[Any] = [phones, wa_ids] if sql.postgres else [*phones, *wa_ids]
-    # through SQLAlchemy: on asyncpg this also opens the transaction that the driver's executemany joins
-    stored: Sequence[Any] = (await conn.exec_driver_sql(sql.select(len(phones)), tuple(params))).all()
-    now = sql.value("updated_at", utcnow())
-    yes, no = sql.value("opted_out", True), sql.value("opted_out", False)
-    opted_out_at, source = (now, DO_NOT_CONTACT) if do_not_contact else (None, None)
-    dumps = json.dumps
-    changes: list[tuple[Any, ...]] = []
-    seen: set[str] = set()
-    for id_, phone, wa_id, name, locale, tags, attributes, opted_out in stored:
-        phone = phone or f"+{wa_id}"
-        record = chunk.records.get(phone)
-        if record is None or phone in seen:
-            continue
-        seen.add(phone)
-        merged_tags = list(_json(tags, []))
-        merged_tags += sorted(record.tags.difference(merged_tags))
-        opting_out = do_not_contact and not opted_out
-        changes.append(
-            (
-                phone,
-                name or record.name,
-                locale or record.locale,
-                dumps(merged_tags),
-                dumps({**_json(attributes, {}), **record.attributes}),
-                yes if opted_out or do_not_contact else no,
-                now if opting_out else None,
-                DO_NOT_CONTACT if opting_out else None,
-                now,
-                id_,
-            )
-        )
-    new = [
-        (
-            phone,
-            phone[1:],
-            record.name,
-            record.locale,
-            dumps(sorted(record.tags)),
-            dumps(record.attributes),
-            yes if do_not_contact else no,
-            opted_out_at,
-            source,
-            now,
-            now,
-        )
-        for phone, record in chunk.records.items()
-        if phone not in seen
+    rows = chunk.contacts
+    found = await conn.exec_driver_sql(sql.pairs, (rows,))
+    pairs = found.all() if sql.postgres else json.loads(found.scalar_one())
+    changes = [
+        change
+        for stored, contact in _matches(pairs).values()
+        if (change := _change(stored, contact, do_not_contact)) is not None
     ]
-    if new:
-        await driver.executemany(sql.insert, new)
-        outcome.created = len(new)
+    changes.sort(key=lambda change: change[6])  # by id (see _INDEX_NEW)
+    now = sql.value("updated_at", utcnow())
+    opted_out_at, source = (now, DO_NOT_CONTACT) if do_not_contact else (None, None)
+    inserting = (rows, sql.value("opted_out", do_not_contact), opted_out_at, source, now)
+    if sql.postgres:
+        # every contact of the chunk: ON CONFLICT leaves the stored ones alone
+        created = (await conn.exec_driver_sql(sql.insert, inserting)).rowcount
+        if changes:
+            await conn.exec_driver_sql(sql.update, (_encode(changes), now, DO_NOT_CONTACT))
+        return Outcome(created, len(changes))
+    return Outcome(await _write_sqlite(conn, sql, inserting, changes, now), len(changes))
+
+
+async def _write_sqlite(
+    conn: AsyncConnection, sql: Statements, inserting: tuple[Any, ...], changes: list[list[Any]], now: Any
+) -> int:
+    """The chunk's insert and update, with their search index rows (the triggers paused); the number created."""
+    await conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
+    before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
+    created: int = (await conn.exec_driver_sql(sql.insert, inserting)).rowcount
+    await conn.exec_driver_sql(_INDEX_NEW, (inserting[0], before))
     if changes:
-        await driver.executemany(sql.update, changes)
-        outcome.updated = len(changes)
-    return outcome
+        for change in changes:
+            change.append(contact_document(change[1], change[0], change[4]))
+        rows = _encode(changes)
+        await conn.exec_driver_sql(_UNINDEX_CHANGED, (rows,))
+        await conn.exec_driver_sql(sql.update, (rows, now, DO_NOT_CONTACT))
+        await conn.exec_driver_sql(_INDEX_CHANGED, (rows,))
+    await conn.exec_driver_sql("DELETE FROM contacts_fts_paused")
+    return created
+
+
+def _encode(rows: list[list[Any]]) -> str:
+    return json.dumps(rows, ensure_ascii=False)

@@ -43,14 +43,20 @@ def async_url(url: str) -> URL:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://...")
 
 
-def _sqlite_engine(url: URL, *, begin: str) -> AsyncEngine:
+# The one writer keeps up to 64 MiB of pages (SQLite's default is 2 MiB, allocated as used): a large write, such
+# as an import chunk, touches index pages all over the file, and every page that leaves the cache before the
+# commit is written to the WAL once more.
+WRITER_PRAGMAS = (*SQLITE_PRAGMAS, "PRAGMA cache_size=-65536")
+
+
+def _sqlite_engine(url: URL, *, begin: str, pragmas: tuple[str, ...] = SQLITE_PRAGMAS) -> AsyncEngine:
     engine = create_async_engine(url)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
         register_sqlite(dbapi_connection)  # the search index triggers call linda_fold
@@ -68,7 +74,7 @@ class Database:
         self.dialect = self.url.get_backend_name()
         self._write_lock: asyncio.Lock | None = None
         if self.is_sqlite:
-            self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE")
+            self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", pragmas=WRITER_PRAGMAS)
             self.read_engine = _sqlite_engine(self.url, begin="BEGIN")
         else:
             self.write_engine = create_async_engine(

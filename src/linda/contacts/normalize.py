@@ -1,0 +1,199 @@
+"""Turning a file's rows into contacts, a chunk at a time: phones normalized, rows of one number merged, rejects
+with reasons, and the contacts encoded as the JSON array that the database statements read (writing.py).
+
+This is the import's CPU-bound half. The importer runs a `ChunkReader` in a worker process beside the database
+writes (see importer.py); a chunk crosses over as one string, and this module imports nothing from the database
+layer, which keeps that process quick to start.
+
+Each row yields one contact: its first valid mobile number; its other valid mobiles go to the `other_phones`
+attribute. A row without a valid mobile is rejected, with each value's reason. Within a chunk, rows with the
+same number are one contact: the first non-empty name and locale are kept, tags are unioned, attributes are
+merged with later values winning.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linda.contacts.mapping import Mapping
+from linda.contacts.phones import InvalidPhone, to_mobile_e164
+from linda.contacts.sources import open_source
+from linda.query.fold import contact_document
+
+FORMULA_START = ("=", "@")
+
+Reject = tuple[int, str, str, str]  # row, column, value, reason
+
+
+@dataclass(slots=True)
+class Record:
+    name: str | None
+    locale: str | None
+    tags: frozenset[str]
+    attributes: dict[str, Any]
+
+    def merge(self, later: Record) -> None:
+        self.name = self.name or later.name
+        self.locale = self.locale or later.locale
+        self.tags |= later.tags
+        self.attributes.update(later.attributes)
+
+
+@dataclass
+class Chunk:
+    """Rows read, their contacts as a JSON array of [phone, name, locale, tags, attributes] (and the search
+    document when asked for) in phone order, the rejects, and how many rows merged into an earlier one."""
+
+    rows: int
+    contacts: str
+    rejects: list[Reject] = field(default_factory=list)
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class RowReader:
+    """What reading a row needs: the header, which column holds what, the default region, the import's tags,
+    and whether contacts carry their search document (SQLite's index is written by the import)."""
+
+    header: list[str]
+    mapping: Mapping
+    region: str | None
+    tags: frozenset[str]
+    documents: bool = False
+
+
+def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Chunk:
+    """`rows` as a chunk; `first` is the file row number of `rows[0]` (1 is the header)."""
+    header, mapping, region = reader.header, reader.mapping, reader.region
+    width = len(header)
+    tag_sets: dict[str, frozenset[str]] = {}
+    records: dict[str, Record] = {}
+    rejects: list[Reject] = []
+    duplicates = 0
+    for number, row in enumerate(rows, start=first):
+        if len(row) != width:
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                rejects.append((number, "", "", f"ragged row: {len(row)} cells, the header has {width}"))
+                continue
+            row = (row + [""] * width)[:width]
+        phones: list[str] = []
+        failures: list[Reject] = []
+        for index in mapping.phones:
+            raw = row[index]
+            if not raw or raw.isspace():
+                continue
+            if raw.startswith(FORMULA_START):
+                failures.append((number, header[index], raw, "formula, not a number"))
+                continue
+            try:
+                phone = to_mobile_e164(raw, region)
+            except InvalidPhone as exc:
+                failures.append((number, header[index], raw, exc.reason))
+                continue
+            if phone not in phones:
+                phones.append(phone)
+        if not phones:
+            rejects.extend(failures or [(number, "", "", "no phone number")])
+            continue
+        tags = reader.tags
+        if mapping.tags is not None:
+            text = row[mapping.tags]
+            tags = tag_sets.get(text) or tag_sets.setdefault(text, reader.tags | _split_tags(text))
+        attributes: dict[str, Any] = {}
+        for index, attribute in mapping.attributes:
+            value = row[index]
+            if value and not value.startswith(FORMULA_START):
+                value = value.strip()
+                if value:
+                    attributes[attribute] = value
+        if len(phones) > 1:
+            attributes["other_phones"] = phones[1:]
+        record = Record(_text(row, mapping.name), _text(row, mapping.locale), tags, attributes)
+        known = records.get(phones[0])
+        if known is None:
+            records[phones[0]] = record
+        else:
+            duplicates += 1
+            known.merge(record)
+    return Chunk(len(rows), _encode(records, reader.documents), rejects, duplicates)
+
+
+def _encode(records: dict[str, Record], documents: bool) -> str:
+    contacts: list[list[Any]] = []
+    for phone in sorted(records):
+        record = records[phone]
+        contact = [phone, record.name, record.locale, sorted(record.tags), record.attributes]
+        if documents:
+            contact.append(contact_document(record.name, phone, record.attributes))
+        contacts.append(contact)
+    return json.dumps(contacts, ensure_ascii=False)
+
+
+def _split_tags(text: str) -> frozenset[str]:
+    return frozenset(tag.strip() for tag in text.replace(";", ",").split(",") if tag.strip())
+
+
+def _text(row: list[str], index: int | None) -> str | None:
+    if index is None:
+        return None
+    value = row[index].strip()
+    return value if value and not value.startswith(FORMULA_START) else None
+
+
+class ChunkReader:
+    """A file's rows from data row `start` (0 is the first after the header), read and normalized a chunk at a
+    time."""
+
+    def __init__(self, path: Path, sheet: str | None, start: int, reader: RowReader) -> None:
+        self.source = open_source(path, sheet)
+        self.rows = itertools.islice(self.source.rows, start, None)
+        self.next_row = start + 2
+        self.reader = reader
+
+    def next(self, size: int) -> Chunk:
+        chunk = normalize(self.reader, self.next_row, list(itertools.islice(self.rows, size)))
+        self.next_row += chunk.rows
+        return chunk
+
+    def close(self) -> None:
+        self.source.close()
+
+
+# In a worker process: the one reader that process serves.
+_worker: ChunkReader | None = None
+
+
+def start_worker(path: Path, sheet: str | None, start: int, reader: RowReader) -> None:
+    """The worker process's initializer. The cyclic garbage collector waits for the end of each chunk: run by
+    allocation counts, it would walk a chunk's live objects again and again while they are built."""
+    global _worker
+    gc.disable()
+    gc.freeze()  # what the process has loaded: never garbage
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent.sentinel,), daemon=True).start()
+    _worker = ChunkReader(path, sheet, start, reader)
+
+
+def _end_with(parent: int) -> None:
+    """End this worker when the importing process ends, even killed: it would wait for work forever, holding
+    on to the pipes it inherited."""
+    multiprocessing.connection.wait([parent])
+    os._exit(1)
+
+
+def worker_chunk(size: int) -> Chunk:
+    """The next chunk of the worker process's file."""
+    assert _worker is not None, "start_worker runs first"
+    chunk = _worker.next(size)
+    gc.collect()  # the few cycles a chunk leaves (caught exceptions hold their frames)
+    return chunk
