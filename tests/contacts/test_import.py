@@ -10,10 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from linda.contacts.importer import ImportOptions, import_file
 from linda.contacts.sources import SourceError
+from linda.query.search import reindex, search
 from linda.store.db import Database
 from linda.store.models import Contact, ImportJob
 
@@ -89,6 +90,59 @@ async def test_do_not_contact_list(db: Database, tmp_path: Path) -> None:
     again.write_text("phone,name\n0501234567,Ali\n", encoding="utf-8")
     await import_file(db, again, ImportOptions(region="AE"))
     assert (await contacts_by_phone(db))["+971501234567"].opted_out
+
+
+async def _found(db: Database, query: str) -> set[str]:
+    async with db.read() as session:
+        return {hit.contact_phone or "" for hit in await search(session, query, scope="contacts")}
+
+
+async def _search_rows(db: Database) -> list[tuple[int, str]]:
+    async with db.read() as session:
+        return [
+            tuple(row)
+            for row in (await session.execute(text("SELECT rowid, body FROM contacts_fts ORDER BY rowid")))
+        ]
+
+
+async def test_imported_contacts_are_searchable_as_written(db: Database, tmp_path: Path) -> None:
+    """Chunks of two rows (so several chunks, in a worker process): search finds what each import wrote, the
+    second import's changes replacing the first's; on SQLite the import's own index rows are exactly what a
+    rebuild from the stored contacts gives."""
+    path = tmp_path / "first.csv"
+    path.write_text(HEADER + ROWS + "سارة,0521234567,,,مارينا,\n", encoding="utf-8")
+    await import_file(db, path, ImportOptions(region="AE", chunk_rows=2))
+    assert await _found(db, "vardon") == {"+971501234567"}
+    assert await _found(db, "مارينا") == {"+971521234567"}
+    assert await _found(db, "سارة") == {"+971521234567"}
+    later = tmp_path / "later.csv"
+    later.write_text(HEADER + "Ali,0501234567,,,Damac Hills,\n", encoding="utf-8")
+    job = await import_file(db, later, ImportOptions(region="AE", chunk_rows=2))
+    assert (job.created, job.updated) == (0, 1)
+    assert await _found(db, "vardon") == set()
+    assert await _found(db, "damac hills") == {"+971501234567"}
+    if db.is_sqlite:
+        written = await _search_rows(db)
+        async with db.transaction() as session:
+            await reindex(session)
+        assert await _search_rows(db) == written
+
+
+async def test_importing_the_same_file_again_changes_nothing(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    await import_file(db, path, ImportOptions(region="AE"))
+    before = {
+        phone: (c.updated_at, c.attributes, c.tags) for phone, c in (await contacts_by_phone(db)).items()
+    }
+    copy = tmp_path / "copy.csv"  # other bytes (a new job), the same contacts
+    copy.write_text(HEADER + ROWS + "\n", encoding="utf-8")
+    job = await import_file(db, copy, ImportOptions(region="AE"))
+    assert (job.created, job.updated) == (0, 0)
+    after = {
+        phone: (c.updated_at, c.attributes, c.tags) for phone, c in (await contacts_by_phone(db)).items()
+    }
+    assert after == before
 
 
 @pytest.mark.parametrize(
