@@ -1,13 +1,14 @@
-"""Writing one chunk of imported contacts: one select of the stored ones, one insert, one update.
+"""Writing one chunk of imported contacts: one lookup of the stored ones it meets, one insert, one update.
 
 Each statement covers the whole chunk, its rows passed as one JSON array (read with json_each on SQLite,
-jsonb_array_elements on PostgreSQL), so a chunk costs a few round trips and one JSON encoding whatever its size.
-New contacts are inserted in phone order: consecutive rows land in the same pages of the phone indexes.
+jsonb_array_elements on PostgreSQL), so a chunk costs a few round trips whatever its size. The worker that
+normalized the chunk already encoded that array, in phone order: consecutive new rows land in the same pages of
+the phone indexes. Stored contacts that a chunk does not change are not written at all.
 
-On SQLite the chunk writes its contacts' search index rows itself, from documents folded here, with the index
-triggers paused for its transaction (migration 0008): a trigger would call back into Python for every contact,
-and FTS5 would flush its pending terms once per statement the trigger runs in. Stored contacts that a chunk does
-not change are not written at all.
+On SQLite the chunk writes its contacts' search index rows itself (documents folded by the worker, or here for
+updated contacts), with the index triggers paused for its transaction (migration 0008): a trigger would call
+back into Python for every contact, and FTS5 would flush its pending terms once per statement the trigger runs
+in. See docs/dev-notes.md.
 """
 
 from __future__ import annotations
