@@ -3,13 +3,13 @@ its undo."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from linda.api import background
 from linda.api.auth import database
 from linda.api.errors import ApiError, not_found
 from linda.contacts.mass_update import Changes, JobError, count_matching, run_job, start_job, undo
@@ -20,7 +20,6 @@ from linda.store.models import ContactJob
 
 router = APIRouter(prefix="/contact-updates", tags=["contacts"])
 DB = Annotated[Database, Depends(database)]
-_running: set[asyncio.Task[Any]] = set()
 
 
 class UpdateIn(BaseModel):
@@ -92,9 +91,7 @@ async def start_update(body: UpdateIn, response: Response, db: DB) -> JobOut:
             changes=changes.as_dict(),
         )
     job_id = await start_job(db, body.filter, expr, changes)
-    task = asyncio.create_task(run_job(db, job_id, expr, changes), name=f"contact-update-{job_id}")
-    _running.add(task)  # kept until done: a task nothing refers to may be collected
-    task.add_done_callback(_running.discard)
+    background.start(run_job(db, job_id, expr, changes), name=f"contact-update-{job_id}")
     return await read_job(job_id, db)
 
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from linda.api import background
 from linda.api.auth import database
 from linda.api.errors import ApiError, not_found
 from linda.contacts.importer import ImportOptions, create_job, run_job
@@ -25,7 +26,6 @@ from linda.store.models import ImportJob
 router = APIRouter(prefix="/imports", tags=["contacts"])
 DB = Annotated[Database, Depends(database)]
 UPLOADS = Path(tempfile.gettempdir()) / "linda-imports"
-_running: set[asyncio.Task[Any]] = set()
 
 
 class ImportOut(BaseModel):
@@ -111,9 +111,7 @@ async def start_import(
             422, "invalid_file", str(exc).replace(path.name, file.filename or "the file"), "file"
         ) from exc
     job_id = await create_job(db, path, options, path.with_suffix(".rejects.csv"), file.filename or path.name)
-    task = asyncio.create_task(_run(db, job_id, path, options), name=f"contact-import-{job_id}")
-    _running.add(task)  # kept until done: a task nothing refers to may be collected
-    task.add_done_callback(_running.discard)
+    background.start(_run(db, job_id, path, options), name=f"contact-import-{job_id}")
     return await read_import(job_id, db)
 
 
