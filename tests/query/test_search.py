@@ -3,16 +3,20 @@ the index following updates and deletes, and hostile query strings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from alembic import command
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete, text, update
 
 from linda.query.compile import where_clause
 from linda.query.fold import fold, needles
 from linda.query.grammar import parse
-from linda.query.search import Hit, reindex, search
+from linda.query.search import Hit, phone_digits, reindex, search
 from linda.store.db import Database
+from linda.store.migrate import alembic_config
 from linda.store.models import Account, Contact, Message
 
 CORPUS = {
@@ -105,6 +109,81 @@ async def test_contacts_by_name_and_attributes(db: Database) -> None:
     assert [hit.contact_name for hit in await _find(db, "5022222")] == ["Ahmed Ali"]
     hit = (await _find(db, "amazon"))[0]
     assert hit.kind == "contact" and "[Amazon]ia" in hit.snippet
+
+
+async def test_a_number_finds_contacts_by_phone_in_any_format(db: Database) -> None:
+    """Phones are not in the text index: a query that is a number reads the phone column, and comes before
+    contacts whose attribute values hold the same digits."""
+    async with db.transaction() as session:
+        session.add_all(
+            [
+                Contact(phone="+971502222222", name="Ahmed Ali", tags=[], attributes={}),
+                Contact(phone="+971503333333", name="Omar", tags=["vip"], attributes={}),
+                Contact(phone="+447911123456", name="Unit owner", tags=[], attributes={"unit": "2222"}),
+            ]
+        )
+    for query in ("050 222 2222", "00971502222222", "+971 50-222-2222", "(050) 2222222", "٠٥٠٢٢٢٢٢٢٢"):
+        hits = await _find(db, query, scope="contacts")
+        assert [hit.contact_name for hit in hits] == ["Ahmed Ali"], query
+        assert hits[0].snippet.startswith("Ahmed Ali · +") and hits[0].snippet.endswith("502222222]")
+    assert [hit.contact_name for hit in await _find(db, "2222", scope="contacts")] == [
+        "Ahmed Ali",
+        "Unit owner",
+    ]
+    assert [hit.contact_name for hit in await _find(db, "333", where=Contact.name == "Ahmed Ali")] == []
+    assert [hit.contact_name for hit in await _find(db, "+971 50", scope="contacts")] == ["Omar", "Ahmed Ali"]
+    assert await _find(db, "omar 3333333", scope="contacts") == []  # a number among words is text
+
+
+def test_which_queries_are_numbers() -> None:
+    assert phone_digits(" +971 (50) 123-4567 ") == "971501234567"
+    assert phone_digits("0501234567") == "501234567"
+    assert phone_digits("٠٥٠١") == "501"
+    assert [phone_digits(q) for q in ("12", "007", "05 1", "ali 123", "123a", "1,234", "")] == [None] * 7
+
+
+async def test_the_triggers_index_what_a_rebuild_does(db: Database) -> None:
+    """The migrations' trigger SQL and linda.query.fold's rebuild SQL make the same contact documents."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL indexes an expression: there is nothing written to compare")
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971501111111", name="Ali", tags=[], attributes={"area": "JVC", "n": [1]}))
+    async with db.transaction() as session:
+        await session.execute(update(Contact).values(name="Ali Hassan", phone="+971502222222"))
+    query = text("SELECT rowid, body FROM contacts_fts")
+    async with db.transaction() as session:
+        written = (await session.execute(query)).all()
+        await reindex(session)
+        assert (await session.execute(query)).all() == written == [(1, " ali hassan jvc 1 ")]
+
+
+async def test_the_migration_takes_phones_out_of_the_index_and_back(db: Database) -> None:
+    """Revision 0009 rebuilds the contacts' documents without their phone numbers; its downgrade puts them back."""
+
+    def migrate(to: str) -> Callable[[Connection], None]:
+        def run(connection: Connection) -> None:
+            (command.downgrade if to == "0008" else command.upgrade)(alembic_config(connection), to)
+
+        return run
+
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971501111111", name="Ali", tags=[], attributes={"area": "JVC"}))
+    documents = (
+        {"0008": "SELECT body FROM contacts_fts", "head": "SELECT body FROM contacts_fts"}
+        if db.is_sqlite
+        else {
+            "0008": "SELECT linda_contact_doc(name, phone, attributes) FROM contacts",
+            "head": "SELECT linda_contact_doc(name, attributes) FROM contacts",
+        }
+    )
+    try:
+        for revision, document in (("0008", " ali 971501111111 jvc "), ("head", " ali jvc ")):
+            async with db.transaction() as session:
+                await (await session.connection()).run_sync(migrate(revision))
+            async with db.read() as session:
+                assert await session.scalar(text(documents[revision])) == document
+    finally:
+        await db.upgrade()
 
 
 async def test_more_and_denser_matches_rank_first(db: Database) -> None:

@@ -133,7 +133,7 @@ def _encode(records: dict[str, Record], documents: bool) -> str:
         record = records[phone]
         contact = [phone, record.name, record.locale, sorted(record.tags), record.attributes]
         if documents:
-            contact.append(contact_document(record.name, phone, record.attributes))
+            contact.append(contact_document(record.name, record.attributes))
         contacts.append(contact)
     return json.dumps(contacts, ensure_ascii=False)
 

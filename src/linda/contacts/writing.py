@@ -176,7 +176,7 @@ async def _write_sqlite(
     await conn.exec_driver_sql(_INDEX_NEW, (inserting[0], before))
     if changes:
         for change in changes:
-            change.append(contact_document(change[1], change[0], change[4]))
+            change.append(contact_document(change[1], change[4]))
         rows = _encode(changes)
         await conn.exec_driver_sql(_UNINDEX_CHANGED, (rows,))
         await conn.exec_driver_sql(sql.update, (rows, now, DO_NOT_CONTACT))

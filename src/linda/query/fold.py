@@ -162,13 +162,15 @@ def pg_fold_sql(argument: str) -> str:
     return f"' ' || btrim(regexp_replace({spaced}, ' +', ' ', 'g')) || ' '"
 
 
+# A contact's indexed text: its name and attribute values. Its phone number is not in it: phone searches use the
+# phone column's own index (linda.query.search), and digits would make the largest part of this index.
 SQLITE_CONTACT_DOCUMENT = (
-    "linda_fold(coalesce({r}.name, '') || ' ' || coalesce({r}.phone, '') || ' ' || "
+    "linda_fold(coalesce({r}.name, '') || ' ' || "
     "coalesce((SELECT group_concat(value, ' ') FROM json_each({r}.attributes)), ''))"
 )
 
 
-def contact_document(name: str | None, phone: str | None, attributes: dict[str, Any]) -> str:
+def contact_document(name: str | None, attributes: dict[str, Any]) -> str:
     """SQLITE_CONTACT_DOCUMENT computed in Python, for writers that index contacts themselves (imports): the
     same folded text for text attributes and lists of them, the values imports write."""
     values = (
@@ -176,7 +178,7 @@ def contact_document(name: str | None, phone: str | None, attributes: dict[str, 
         for value in attributes.values()
         if value is not None
     )
-    return fold_document(f"{name or ''} {phone or ''} {' '.join(values)}")
+    return fold_document(f"{name or ''} {' '.join(values)}")
 
 
 SQLITE_REBUILD = (

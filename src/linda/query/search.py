@@ -4,10 +4,14 @@ A query's words are folded (see fold.py) and every one must occur in a hit. SQLi
 tables and ranks by bm25(); PostgreSQL answers from pg_trgm GIN indexes on the folded text and ranks by a BM25
 term-frequency weight with length normalization (occurrences counted in SQL). Both indexes follow every write
 by themselves (triggers on SQLite, expression indexes on PostgreSQL): nothing to call after an insert.
+
+Phone numbers are not in the contacts' text index. A query that is a number, or part of one, also finds the
+contacts whose phone holds its digits, by a scan of the phone column's index; those come first.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -25,6 +29,7 @@ _K1, _B, _AVG_LENGTH = 1.2, 0.75, 64.0
 
 _messages_fts = table("messages_fts", column("rowid"), column("body"))
 _contacts_fts = table("contacts_fts", column("rowid"), column("body"))
+_NUMBER = re.compile(r"[\d\s+\-.()]+")  # \d: every script's decimal digits
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,48 @@ async def search(
     hits: list[Hit] = []
     wanted = offset + limit
     if scope in ("contacts", "all"):
-        hits += await _contacts(session, dialect, found, where, wanted)
+        digits = phone_digits(query)
+        if digits is not None:
+            hits += await _contacts_by_phone(session, digits, where, wanted)
+        known = {hit.id for hit in hits}
+        more = await _contacts(session, dialect, found, where, wanted)
+        hits += [hit for hit in more if hit.id not in known][: wanted - len(hits)]
     if scope in ("messages", "all") and len(hits) < wanted:
         hits += await _messages(session, dialect, found, where, wanted - len(hits))
     return hits[offset:wanted]
+
+
+def phone_digits(query: str) -> str | None:
+    """The digits a phone number holds when `query` is a number or part of one (only digits, spaces and
+    + - . ( ), at least three digits): in ASCII, without leading zeros, so that the national `050 123 4567` and
+    the international `00971 50 123 4567` both find +971501234567. None for any other query."""
+    text = query.strip()
+    if _NUMBER.fullmatch(text) is None:
+        return None
+    digits = "".join(str(int(char)) for char in text if char.isdecimal()).lstrip("0")
+    return digits if len(digits) >= 3 else None
+
+
+async def _contacts_by_phone(
+    session: AsyncSession, digits: str, where: ColumnElement[bool] | None, limit: int
+) -> list[Hit]:
+    """Contacts whose phone holds `digits`, the newest first; rank: the share of the number they make up."""
+    matching = select(Contact.id).where(Contact.phone.like(f"%{digits}%"))  # digits only: nothing to escape
+    if where is not None:
+        matching = matching.where(where)
+    newest = matching.order_by(Contact.id.desc()).limit(limit).scalar_subquery()
+    query = (
+        select(Contact.id, Contact.name, Contact.phone, Contact.attributes)
+        .where(Contact.id.in_(newest))
+        .order_by(Contact.id.desc())
+    )
+    hits = []
+    for row in (await session.execute(query)).all():
+        shown = contact_text(row.name, row.phone, row.attributes)
+        snippet, _ = highlight(shown, [digits])
+        rank = len(digits) / max(len(row.phone) - 1, 1)
+        hits.append(Hit("contact", row.id, row.id, rank, snippet, shown, row.name, row.phone))
+    return sorted(hits, key=lambda hit: -hit.rank)
 
 
 def _tf_rank(document: ColumnElement[str], found: list[str]) -> ColumnElement[float]:
@@ -165,7 +208,7 @@ async def _contacts(
         rank: ColumnElement[float] = top.c.rank
         query = select(*columns, rank).select_from(top).join(Contact, Contact.id == top.c.id)
     else:
-        document = func.linda_contact_doc(Contact.name, Contact.phone, Contact.attributes)
+        document = func.linda_contact_doc(Contact.name, Contact.attributes)
         rank = _tf_rank(document, found)
         query = select(*columns, rank.label("rank")).where(
             *(document.like(like_pattern(needle), escape="\\") for needle in found)

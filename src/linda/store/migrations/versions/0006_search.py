@@ -13,14 +13,18 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from linda.query.fold import SQLITE_CONTACT_DOCUMENT, SQLITE_REBUILD, pg_fold_sql
+from linda.query.fold import SQLITE_REBUILD, pg_fold_sql
 
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SQLITE_CONTACT_DOC = SQLITE_CONTACT_DOCUMENT
+# The contact document as this revision indexed it (0009 takes the phone out)
+SQLITE_CONTACT_DOC = (
+    "linda_fold(coalesce({r}.name, '') || ' ' || coalesce({r}.phone, '') || ' ' || "
+    "coalesce((SELECT group_concat(value, ' ') FROM json_each({r}.attributes)), ''))"
+)
 
 
 def _sqlite_upgrade() -> None:

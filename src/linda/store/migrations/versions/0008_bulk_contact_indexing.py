@@ -14,8 +14,6 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from linda.query.fold import SQLITE_CONTACT_DOCUMENT
-
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -23,7 +21,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 PAUSED = "WHEN NOT EXISTS (SELECT 1 FROM contacts_fts_paused) "
-DOCUMENT = SQLITE_CONTACT_DOCUMENT.format(r="new")
+# the contact document of revision 0006 (0009 takes the phone out)
+DOCUMENT = (
+    "linda_fold(coalesce(new.name, '') || ' ' || coalesce(new.phone, '') || ' ' || "
+    "coalesce((SELECT group_concat(value, ' ') FROM json_each(new.attributes)), ''))"
+)
 
 
 def _triggers(when: str) -> tuple[str, str]:
