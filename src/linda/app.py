@@ -10,7 +10,7 @@ from fastapi.telemetry import TelemetryConfig
 
 from linda import __version__
 from linda.accounts import SANDBOX_ACCOUNT
-from linda.api import install_api
+from linda.api.router import install_api
 from linda.dashboard import Dashboard, install_dashboard
 from linda.emulator import Emulator, emulator_from_settings
 from linda.inbox.processor import counts

@@ -1,9 +1,12 @@
-"""Bulk contact import: a file streamed in chunks, each chunk normalized, merged and committed with the job's
-progress, so an interrupted import resumes after its last committed chunk and imports no row twice.
+"""Bulk contact import: a file streamed in chunks, each chunk merged and committed with the job's progress in
+one transaction, so an interrupted import resumes after its last committed chunk and imports no row twice.
 
-Chunks are normalized (normalize.py) in a worker process while the chunk before is written: on two cores the
-phone parsing and the database's own work run side by side, and the database driver's thread never waits for
-the GIL behind the parser. A file of one chunk is normalized in a thread: there is nothing to overlap.
+A chunk is read in parts of at most PART_ROWS rows. Parts are normalized (normalize.py) in a worker process while
+the part before is written (writing.py): on two cores the phone parsing and the database's own work run side by
+side, and the database driver's thread never waits for the GIL behind the parser. A file of one part is
+normalized in a thread: there is nothing to overlap. Chunks are larger than parts because each commit writes
+every index page the chunk touched, and a chunk's random phone numbers touch nearly all of them; parts are
+smaller because they are what the worker and this process hold in memory at once.
 
 Duplicate policy (also in docs/contacts.md and `linda contacts import --help`):
 - within the file, rows with the same number are one contact: the first non-empty name and locale are kept,
@@ -29,16 +32,18 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linda.contacts.mapping import Mapping, resolve
-from linda.contacts.normalize import Chunk, ChunkReader, Reject, RowReader, start_worker, worker_chunk
+from linda.contacts.normalize import Part, PartReader, Reject, RowReader, start_worker, worker_part
 from linda.contacts.sources import Source, SourceError, fingerprint, open_source
-from linda.contacts.writing import write_chunk
+from linda.contacts.writing import Outcome, write_part
 from linda.store.db import Database
 from linda.store.models import ImportJob
 from linda.store.types import utcnow
 
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 200_000  # rows per transaction
+PART_ROWS = 50_000  # rows per hand-over from the worker process
 imports = cast(Table, ImportJob.__table__)
 
 Progress = Callable[[int, int], None]  # rows done, rows estimated
@@ -175,61 +180,78 @@ async def run_job(
 
 async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, options: ImportOptions,
                   start: int, rejects: RejectsFile, progress: Progress | None) -> None:  # fmt: skip
-    """Have the next chunk read and normalized while the one before is written; commit in order."""
+    """Have the next part read and normalized while the one before is written; commit chunk after chunk."""
     reader = RowReader(source.header, mapping, options.region, frozenset(options.tags), db.is_sqlite)
-    size = options.chunk_rows
+    size = min(options.chunk_rows, PART_ROWS)
     several = source.estimated_rows - start > size
-    done = start
-    with _chunks(source.path, options.sheet, start, reader, size, several) as next_chunk:
-        pending = next_chunk()
-        while True:
-            chunk = await pending
-            last = chunk.rows < size
-            if not last:
-                pending = next_chunk()
-            rejects.write(chunk.rejects)
-            done += chunk.rows
-            await _commit(db, job_id, chunk, options, done, last)
-            if progress is not None:
-                progress(done, max(done, source.estimated_rows))
-            if last:
-                return
+    done, last = start, False
+    with _parts(source.path, options.sheet, start, reader, size, several) as next_part:
+        pending = next_part()
+        while not last:
+            chunk = _Tally()
+            async with db.core_transaction() as conn:
+                while not last and chunk.rows < options.chunk_rows:
+                    part = await pending
+                    last = part.rows < size
+                    if not last:
+                        pending = next_part()
+                    rejects.write(part.rejects)
+                    chunk.add(part, await write_part(conn, part, options.do_not_contact))
+                    if progress is not None and part.rows:
+                        progress(done + chunk.rows, max(done + chunk.rows, source.estimated_rows))
+                done += chunk.rows
+                await _record(conn, job_id, chunk, done, last)
+
+
+@dataclass
+class _Tally:
+    """What a chunk's parts did."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+    def add(self, part: Part, outcome: Outcome) -> None:
+        self.rows += part.rows
+        self.created += outcome.created
+        self.updated += outcome.updated
+        self.rejected += len({reject[0] for reject in part.rejects})
+        self.duplicates += part.duplicates
 
 
 @contextlib.contextmanager
-def _chunks(path: Path, sheet: str | None, start: int, reader: RowReader, size: int,
-            several: bool) -> Iterator[Callable[[], asyncio.Future[Chunk]]]:  # fmt: skip
-    """A function that starts reading the next chunk: in a worker process when the file has several chunks
-    left (on a machine with more than one core), else in a thread (nothing to overlap; no process to start)."""
+def _parts(path: Path, sheet: str | None, start: int, reader: RowReader, size: int,
+            several: bool) -> Iterator[Callable[[], asyncio.Future[Part]]]:  # fmt: skip
+    """A function that starts reading the next part: in a worker process when the file has several parts left
+    (on a machine with more than one core), else in a thread (nothing to overlap; no process to start)."""
     loop = asyncio.get_running_loop()
     if several and (os.cpu_count() or 1) > 1:
         spawn = multiprocessing.get_context("spawn")  # not fork: this process has threads (the database's)
         with ProcessPoolExecutor(1, spawn, start_worker, (path, sheet, start, reader)) as pool:
-            yield lambda: loop.run_in_executor(pool, worker_chunk, size)
+            yield lambda: loop.run_in_executor(pool, worker_part, size)
         return
-    chunks = ChunkReader(path, sheet, start, reader)
+    parts = PartReader(path, sheet, start, reader)
     try:
-        yield lambda: asyncio.ensure_future(asyncio.to_thread(chunks.next, size))
+        yield lambda: asyncio.ensure_future(asyncio.to_thread(parts.next, size))
     finally:
-        chunks.close()
+        parts.close()
 
 
-async def _commit(
-    db: Database, job_id: int, chunk: Chunk, options: ImportOptions, done: int, last: bool
-) -> None:
-    async with db.core_transaction() as conn:
-        outcome = await write_chunk(conn, chunk, options.do_not_contact)
-        values: dict[str, Any] = {
-            "rows_done": done,
-            "created": imports.c.created + outcome.created,
-            "updated": imports.c.updated + outcome.updated,
-            "rejected": imports.c.rejected + len({r[0] for r in chunk.rejects}),
-            "duplicates": imports.c.duplicates + chunk.duplicates,
-            "updated_at": utcnow(),
-        }
-        if last:
-            values.update(state="done", finished_at=utcnow(), total_rows=done)
-        await conn.execute(update(imports).where(imports.c.id == job_id).values(**values))
+async def _record(conn: AsyncConnection, job_id: int, chunk: _Tally, done: int, last: bool) -> None:
+    """The job's progress after `chunk`, in the chunk's transaction."""
+    values: dict[str, Any] = {
+        "rows_done": done,
+        "created": imports.c.created + chunk.created,
+        "updated": imports.c.updated + chunk.updated,
+        "rejected": imports.c.rejected + chunk.rejected,
+        "duplicates": imports.c.duplicates + chunk.duplicates,
+        "updated_at": utcnow(),
+    }
+    if last:
+        values.update(state="done", finished_at=utcnow(), total_rows=done)
+    await conn.execute(update(imports).where(imports.c.id == job_id).values(**values))
 
 
 async def _set(db: Database, job_id: int, **values: Any) -> None:

@@ -1,12 +1,12 @@
-"""Turning a file's rows into contacts, a chunk at a time: phones normalized, rows of one number merged, rejects
+"""Turning a file's rows into contacts, a part at a time: phones normalized, rows of one number merged, rejects
 with reasons, and the contacts encoded as the JSON array that the database statements read (writing.py).
 
-This is the import's CPU-bound half. The importer runs a `ChunkReader` in a worker process beside the database
-writes (see importer.py); a chunk crosses over as one string, and this module imports nothing from the database
+This is the import's CPU-bound half. The importer runs a `PartReader` in a worker process beside the database
+writes (see importer.py); a part crosses over as one string, and this module imports nothing from the database
 layer, which keeps that process quick to start.
 
 Each row yields one contact: its first valid mobile number; its other valid mobiles go to the `other_phones`
-attribute. A row without a valid mobile is rejected, with each value's reason. Within a chunk, rows with the
+attribute. A row without a valid mobile is rejected, with each value's reason. Within a part, rows with the
 same number are one contact: the first non-empty name and locale are kept, tags are unioned, attributes are
 merged with later values winning.
 """
@@ -49,7 +49,7 @@ class Record:
 
 
 @dataclass
-class Chunk:
+class Part:
     """Rows read, their contacts as a JSON array of [phone, name, locale, tags, attributes] (and the search
     document when asked for) in phone order, the rejects, and how many rows merged into an earlier one."""
 
@@ -71,8 +71,8 @@ class RowReader:
     documents: bool = False
 
 
-def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Chunk:
-    """`rows` as a chunk; `first` is the file row number of `rows[0]` (1 is the header)."""
+def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
+    """`rows` as a part; `first` is the file row number of `rows[0]` (1 is the header)."""
     header, mapping, region = reader.header, reader.mapping, reader.region
     width = len(header)
     tag_sets: dict[str, frozenset[str]] = {}
@@ -124,7 +124,13 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Chunk:
         else:
             duplicates += 1
             known.merge(record)
-    return Chunk(len(rows), _encode(records, reader.documents), rejects, duplicates)
+    part = Part(len(rows), _encode(records, reader.documents), rejects, duplicates)
+    # Free the part's objects now. When phonenumbers.parse handles an exception of its own, its frame keeps
+    # that exception in a variable, a reference cycle which holds the callers' frames (this one included) until
+    # the cyclic collector runs; that would have to walk every row and record held here.
+    records.clear()
+    rows.clear()
+    return part
 
 
 def _encode(records: dict[str, Record], documents: bool) -> str:
@@ -149,8 +155,8 @@ def _text(row: list[str], index: int | None) -> str | None:
     return value if value and not value.startswith(FORMULA_START) else None
 
 
-class ChunkReader:
-    """A file's rows from data row `start` (0 is the first after the header), read and normalized a chunk at a
+class PartReader:
+    """A file's rows from data row `start` (0 is the first after the header), read and normalized a part at a
     time."""
 
     def __init__(self, path: Path, sheet: str | None, start: int, reader: RowReader) -> None:
@@ -159,29 +165,29 @@ class ChunkReader:
         self.next_row = start + 2
         self.reader = reader
 
-    def next(self, size: int) -> Chunk:
-        chunk = normalize(self.reader, self.next_row, list(itertools.islice(self.rows, size)))
-        self.next_row += chunk.rows
-        return chunk
+    def next(self, size: int) -> Part:
+        part = normalize(self.reader, self.next_row, list(itertools.islice(self.rows, size)))
+        self.next_row += part.rows
+        return part
 
     def close(self) -> None:
         self.source.close()
 
 
 # In a worker process: the one reader that process serves.
-_worker: ChunkReader | None = None
+_worker: PartReader | None = None
 
 
 def start_worker(path: Path, sheet: str | None, start: int, reader: RowReader) -> None:
-    """The worker process's initializer. The cyclic garbage collector waits for the end of each chunk: run by
-    allocation counts, it would walk a chunk's live objects again and again while they are built."""
+    """The worker process's initializer. The cyclic garbage collector waits for the end of each part: run by
+    allocation counts, it would walk a part's live objects again and again while they are built."""
     global _worker
     gc.disable()
     gc.freeze()  # what the process has loaded: never garbage
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_end_with, args=(parent.sentinel,), daemon=True).start()
-    _worker = ChunkReader(path, sheet, start, reader)
+    _worker = PartReader(path, sheet, start, reader)
 
 
 def _end_with(parent: int) -> None:
@@ -191,9 +197,9 @@ def _end_with(parent: int) -> None:
     os._exit(1)
 
 
-def worker_chunk(size: int) -> Chunk:
-    """The next chunk of the worker process's file."""
+def worker_part(size: int) -> Part:
+    """The next part of the worker process's file."""
     assert _worker is not None, "start_worker runs first"
-    chunk = _worker.next(size)
-    gc.collect()  # the few cycles a chunk leaves (caught exceptions hold their frames)
-    return chunk
+    part = _worker.next(size)
+    gc.collect()  # the few cycles a part leaves (caught exceptions hold their frames)
+    return part

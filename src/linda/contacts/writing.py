@@ -1,14 +1,21 @@
-"""Writing one chunk of imported contacts: one lookup of the stored ones it meets, one insert, one update.
+"""Writing one part of an import into the stored contacts: two statements, whatever the part's size.
 
-Each statement covers the whole chunk, its rows passed as one JSON array (read with json_each on SQLite,
-jsonb_array_elements on PostgreSQL), so a chunk costs a few round trips whatever its size. The worker that
-normalized the chunk already encoded that array, in phone order: consecutive new rows land in the same pages of
-the phone indexes. Stored contacts that a chunk does not change are not written at all.
+The part's contacts arrive as one JSON array (read with json_each on SQLite, jsonb_array_elements on
+PostgreSQL), encoded in phone order by the worker that normalized them: consecutive new rows land in the same
+pages of the phone indexes.
 
-On SQLite the chunk writes its contacts' search index rows itself (documents folded by the worker, or here for
-updated contacts), with the index triggers paused for its transaction (migration 0008): a trigger would call
-back into Python for every contact, and FTS5 would flush its pending terms once per statement the trigger runs
-in. See docs/dev-notes.md.
+1. Stored contacts known by their WhatsApp id alone (no phone) take the file's number.
+2. One upsert inserts the new contacts and merges the file into the stored ones by the duplicate policy
+   (importer.py), in SQL: no stored row travels to Python. The update's WHERE leaves a stored contact that the
+   file would not change unwritten. It returns the ids it wrote, and which of them it inserted.
+
+The merge reads attributes as the import writes them: text values and lists, never null or nested objects
+(SQLite's json_patch would delete a null and merge an object).
+
+On SQLite the part writes its contacts' search index rows itself (documents folded by the worker for new
+contacts; SQLITE_CONTACT_DOCUMENT for merged ones), with the index triggers paused for its transaction
+(migration 0008): a trigger would call back into Python for every contact, and FTS5 would flush its pending
+terms once per statement the trigger runs in. See docs/dev-notes.md.
 """
 
 from __future__ import annotations
@@ -18,46 +25,78 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from linda.contacts.normalize import Chunk
-from linda.query.fold import contact_document
+from linda.contacts.normalize import Part
+from linda.query.fold import SQLITE_CONTACT_DOCUMENT
 from linda.store.models import Contact
 from linda.store.types import utcnow
 
 DO_NOT_CONTACT = "do_not_contact"
 contacts = cast(Table, Contact.__table__)
 
-# The chunk's rows, one JSON array each. New: phone, name, locale, tags, attributes (and on SQLite the search
-# document). Changed: the same five, then opted_out, id (and the search document).
+# The part's contacts: [phone, name, locale, tags, attributes] (and on SQLite the search document).
 _ROWS = {"sqlite": "json_each(?1)", "postgresql": "jsonb_array_elements($1::jsonb) AS e(value)"}
-_INSERT = (
+
+_FILL_PHONES = (
+    "UPDATE contacts SET phone = '+' || wa_id, updated_at = {now} WHERE phone IS NULL "
+    "AND wa_id IN (SELECT substr(value ->> 0, 2) FROM {rows}) "
+    "AND NOT EXISTS (SELECT 1 FROM contacts AS held WHERE held.phone = '+' || contacts.wa_id) RETURNING id"
+)
+
+# A file contact's tags that the stored contact lacks (in the file's order), and the two lists joined.
+_NEW_TAGS = {
+    "sqlite": "SELECT n.value FROM json_each(excluded.tags) AS n "
+    "WHERE n.value NOT IN (SELECT value FROM json_each(contacts.tags))",
+    "postgresql": "SELECT n.value, n.place FROM jsonb_array_elements(excluded.tags) WITH ORDINALITY AS n(value, place) "
+    "WHERE NOT contacts.tags @> jsonb_build_array(n.value)",
+}
+_ALL_TAGS = {
+    "sqlite": "(SELECT json_group_array(value) FROM (SELECT value FROM json_each(contacts.tags) UNION ALL {new}))",
+    "postgresql": "contacts.tags || (SELECT jsonb_agg(t.value ORDER BY t.place) FROM ({new}) AS t)",
+}
+# Attributes merged, the file's values winning; and whether that changes the stored ones.
+_ATTRIBUTES = {
+    "sqlite": "json_patch(contacts.attributes, excluded.attributes)",
+    "postgresql": "contacts.attributes || excluded.attributes",
+}
+_STORED_ATTRIBUTES = {"sqlite": "json(contacts.attributes)", "postgresql": "contacts.attributes"}
+_INSERTED = {"sqlite": "NULL", "postgresql": "xmax = 0"}  # SQLite: the ids above the largest before
+
+_UPSERT = (
     "INSERT INTO contacts (phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, opt_source, "
     "created_at, updated_at) SELECT value ->> 0, substr(value ->> 0, 2), value ->> 1, value ->> 2, value -> 3, "
     "value -> 4, {opted_out}, {opted_out_at}, {opt_source}, {now}, {now} FROM {rows} "
-    "WHERE true ON CONFLICT DO NOTHING"  # WHERE: SQLite would read ON CONFLICT as a join's ON
+    "WHERE true "  # SQLite would read ON CONFLICT as a join's ON
+    "ON CONFLICT (phone) DO UPDATE SET "
+    "name = coalesce(nullif(contacts.name, ''), excluded.name), "
+    "locale = coalesce(nullif(contacts.locale, ''), excluded.locale), "
+    "tags = CASE WHEN EXISTS ({new_tags}) THEN {all_tags} ELSE contacts.tags END, "
+    "attributes = {attributes}, "
+    "opted_out = contacts.opted_out OR excluded.opted_out, "
+    "opted_out_at = CASE WHEN {opting_out} THEN excluded.opted_out_at ELSE contacts.opted_out_at END, "
+    "opt_source = CASE WHEN {opting_out} THEN excluded.opt_source ELSE contacts.opt_source END, "
+    "updated_at = excluded.updated_at "
+    "WHERE (nullif(contacts.name, '') IS NULL AND excluded.name IS NOT NULL) "
+    "OR (nullif(contacts.locale, '') IS NULL AND excluded.locale IS NOT NULL) "
+    "OR EXISTS ({new_tags}) OR {attributes} IS DISTINCT FROM {stored_attributes} OR {opting_out} "
+    "RETURNING id, {inserted} AS inserted"
 )
-_UPDATE = (
-    "UPDATE contacts SET phone = value ->> 0, name = value ->> 1, locale = value ->> 2, tags = value -> 3, "
-    "attributes = value -> 4, opted_out = {opting_out}, "
-    "opted_out_at = CASE WHEN {opting_out} AND NOT contacts.opted_out THEN {now} ELSE contacts.opted_out_at END, "
-    "opt_source = CASE WHEN {opting_out} AND NOT contacts.opted_out THEN {opt_source} "
-    "ELSE contacts.opt_source END, updated_at = {now} FROM {rows} WHERE contacts.id = {id}"
-)
-# The stored contacts that the chunk's contacts are (by phone, or by WhatsApp id), each with the file's row. On
-# SQLite as one JSON array, which the driver's thread hands over at once rather than a row at a time.
-_PAIRS = "SELECT {columns} FROM {rows} JOIN contacts AS c ON c.phone = value ->> 0 OR c.wa_id = substr(value ->> 0, 2)"
-_PAIR = "c.id, c.phone, c.wa_id, c.name, c.locale, {tags}, {attributes}, c.opted_out, {row}"
+_OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
+
 # SQLite's search index: rows of the contacts just inserted (found by phone among the ids above the largest
-# before the insert), and the rows of updated contacts replaced. Always in rowid order: FTS5 writes its pending
+# before the insert), and the rows of merged contacts replaced. Always in rowid order: FTS5 writes its pending
 # terms out whenever a rowid is lower than the one before, which out of order would be at nearly every row.
 _INDEX_NEW = (
     "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(?1) "
     "JOIN contacts ON contacts.phone = value ->> 0 WHERE contacts.id > ?2 ORDER BY contacts.id"
 )
-_UNINDEX_CHANGED = "DELETE FROM contacts_fts WHERE rowid IN (SELECT value ->> 6 FROM json_each(?1))"
-_INDEX_CHANGED = "INSERT INTO contacts_fts (rowid, body) SELECT value ->> 6, value ->> 7 FROM json_each(?1)"
+_UNINDEX_MERGED = "DELETE FROM contacts_fts WHERE rowid IN (SELECT value FROM json_each(?1))"
+_INDEX_MERGED = (
+    f"INSERT INTO contacts_fts (rowid, body) SELECT id, {SQLITE_CONTACT_DOCUMENT.format(r='contacts')} "
+    "FROM contacts WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id"
+)
 
 
 @dataclass
@@ -67,31 +106,24 @@ class Outcome:
 
 
 class Statements:
-    """The chunk's SQL for the connection's dialect, and the columns' bind processors."""
+    """The part's SQL for the connection's dialect, and the columns' bind processors."""
 
     def __init__(self, conn: AsyncConnection) -> None:
-        self.postgres = conn.dialect.name == "postgresql"
+        dialect = conn.dialect.name
+        self.postgres = dialect == "postgresql"
         self.processors: dict[str, Callable[[Any], Any] | None] = {
             name: contacts.c[name].type._cached_bind_processor(conn.dialect)  # the type's own conversion
             for name in ("opted_out", "updated_at")
         }
-        rows = _ROWS[conn.dialect.name]
-        mark = self._mark
-        self.insert = _INSERT.format(
+        rows, mark = _ROWS[dialect], self._mark
+        self.fill_phones = _FILL_PHONES.format(rows=rows, now=mark(2, "timestamp"))
+        new_tags = _NEW_TAGS[dialect]
+        self.upsert = _UPSERT.format(
             rows=rows, opted_out=mark(2, "boolean"), opted_out_at=mark(3, "timestamp"), opt_source=mark(4, "text"),
-            now=mark(5, "timestamp"),
+            now=mark(5, "timestamp"), new_tags=new_tags, all_tags=_ALL_TAGS[dialect].format(new=new_tags),
+            attributes=_ATTRIBUTES[dialect], stored_attributes=_STORED_ATTRIBUTES[dialect], opting_out=_OPTING_OUT,
+            inserted=_INSERTED[dialect],
         )  # fmt: skip
-        opting_out = "CAST(value ->> 5 AS boolean)" if self.postgres else "(value ->> 5)"
-        self.update = _UPDATE.format(
-            rows=rows, opting_out=opting_out, now=mark(2, "timestamp"), opt_source=mark(3, "text"),
-            id="CAST(value ->> 6 AS bigint)" if self.postgres else "value ->> 6",
-        )  # fmt: skip
-        if self.postgres:
-            columns = _PAIR.format(tags="c.tags", attributes="c.attributes", row="value")
-        else:
-            pair = _PAIR.format(tags="json(c.tags)", attributes="json(c.attributes)", row="json(value)")
-            columns = f"json_group_array(json_array({pair}))"
-        self.pairs = _PAIRS.format(columns=columns, rows=rows)
 
     def _mark(self, number: int, postgres_type: str) -> str:
         """Parameter `number` (numbered on both databases: SQLite's ?N may come in any order, and repeat)."""
@@ -103,87 +135,36 @@ class Statements:
         return processor(value) if processor is not None else value
 
 
-def _json(value: Any, empty: Any) -> Any:
-    if value is None:
-        return empty
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _change(stored: Sequence[Any], contact: list[Any], do_not_contact: bool) -> list[Any] | None:
-    """The update row that merges a file's `contact` (phone, name, locale, tags, attributes) into the `stored`
-    one (id, phone, wa_id, name, locale, tags, attributes, opted_out), or None if it would change nothing.
-    A stored phone is kept: the file fills it only where the contact was known by its WhatsApp id alone."""
-    id_, phone, _, name, locale, tags, attributes, opted_out = stored
-    tags, attributes = _json(tags, []), _json(attributes, {})
-    merged = [
-        phone or contact[0],
-        name or contact[1],
-        locale or contact[2],
-        tags + [tag for tag in contact[3] if tag not in tags],
-        {**attributes, **contact[4]},
-    ]
-    opting_out = do_not_contact and not opted_out
-    if not opting_out and merged == [phone, name, locale, tags, attributes]:
-        return None
-    return [*merged, bool(opted_out) or do_not_contact, id_]
-
-
-def _matches(pairs: Sequence[Sequence[Any]]) -> dict[str, tuple[Sequence[Any], list[Any]]]:
-    """Per file phone, the stored contact it merges into: the one holding that phone, else the one with its
-    WhatsApp id."""
-    found: dict[str, tuple[Sequence[Any], list[Any]]] = {}
-    for pair in pairs:
-        stored, contact = pair[:8], _json(pair[8], [])
-        phone = contact[0]
-        if phone not in found or stored[1] == phone:
-            found[phone] = (stored, contact)
-    return found
-
-
-async def write_chunk(conn: AsyncConnection, chunk: Chunk, do_not_contact: bool) -> Outcome:
-    """Merge `chunk` into the stored contacts, in the transaction of `conn`."""
-    if chunk.contacts == "[]":
+async def write_part(conn: AsyncConnection, part: Part, do_not_contact: bool) -> Outcome:
+    """Merge `part` into the stored contacts, in the transaction of `conn`."""
+    if part.contacts == "[]":
         return Outcome()
     sql = Statements(conn)
-    rows = chunk.contacts
-    found = await conn.exec_driver_sql(sql.pairs, (rows,))
-    pairs = found.all() if sql.postgres else json.loads(found.scalar_one())
-    changes = [
-        change
-        for stored, contact in _matches(pairs).values()
-        if (change := _change(stored, contact, do_not_contact)) is not None
-    ]
-    changes.sort(key=lambda change: change[6])  # by id (see _INDEX_NEW)
+    rows = part.contacts
     now = sql.value("updated_at", utcnow())
     opted_out_at, source = (now, DO_NOT_CONTACT) if do_not_contact else (None, None)
-    inserting = (rows, sql.value("opted_out", do_not_contact), opted_out_at, source, now)
+    upserting = (rows, sql.value("opted_out", do_not_contact), opted_out_at, source, now)
+    filled = set((await conn.exec_driver_sql(sql.fill_phones, (rows, now))).scalars())
     if sql.postgres:
-        # every contact of the chunk: ON CONFLICT leaves the stored ones alone
-        created = (await conn.exec_driver_sql(sql.insert, inserting)).rowcount
-        if changes:
-            await conn.exec_driver_sql(sql.update, (_encode(changes), now, DO_NOT_CONTACT))
-        return Outcome(created, len(changes))
-    return Outcome(await _write_sqlite(conn, sql, inserting, changes, now), len(changes))
+        written = (await conn.exec_driver_sql(sql.upsert, upserting)).all()
+        merged = {row.id for row in written if not row.inserted}
+    else:
+        written, merged = await _upsert_sqlite(conn, sql, upserting)
+    return Outcome(len(written) - len(merged), len(filled | merged))
 
 
-async def _write_sqlite(
-    conn: AsyncConnection, sql: Statements, inserting: tuple[Any, ...], changes: list[list[Any]], now: Any
-) -> int:
-    """The chunk's insert and update, with their search index rows (the triggers paused); the number created."""
+async def _upsert_sqlite(
+    conn: AsyncConnection, sql: Statements, upserting: tuple[Any, ...]
+) -> tuple[Sequence[Row[Any]], set[int]]:
+    """The upsert with its search index rows (the triggers paused): the rows written, the ids merged."""
     await conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
     before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
-    created: int = (await conn.exec_driver_sql(sql.insert, inserting)).rowcount
-    await conn.exec_driver_sql(_INDEX_NEW, (inserting[0], before))
-    if changes:
-        for change in changes:
-            change.append(contact_document(change[1], change[4]))
-        rows = _encode(changes)
-        await conn.exec_driver_sql(_UNINDEX_CHANGED, (rows,))
-        await conn.exec_driver_sql(sql.update, (rows, now, DO_NOT_CONTACT))
-        await conn.exec_driver_sql(_INDEX_CHANGED, (rows,))
+    written = (await conn.exec_driver_sql(sql.upsert, upserting)).all()
+    merged = {row.id for row in written if row.id <= before}
+    await conn.exec_driver_sql(_INDEX_NEW, (upserting[0], before))
+    if merged:
+        ids = json.dumps(sorted(merged))
+        await conn.exec_driver_sql(_UNINDEX_MERGED, (ids,))
+        await conn.exec_driver_sql(_INDEX_MERGED, (ids,))
     await conn.exec_driver_sql("DELETE FROM contacts_fts_paused")
-    return created
-
-
-def _encode(rows: list[list[Any]]) -> str:
-    return json.dumps(rows, ensure_ascii=False)
+    return written, merged

@@ -49,7 +49,7 @@ def async_url(url: str) -> URL:
 # commit is written once more, and each checkpoint copies every page changed since the last one.
 WRITER_PRAGMAS = (
     *SQLITE_PRAGMAS,
-    "PRAGMA cache_size=-65536",
+    "PRAGMA cache_size=-131072",
     "PRAGMA wal_autocheckpoint=25000",
     "PRAGMA journal_size_limit=134217728",
 )
