@@ -98,17 +98,69 @@ def test_foreign_international_numbers_are_kept(region: str) -> None:
     assert to_mobile_e164(national, region) == e164
 
 
-REGIONS = st.sampled_from(["AE", "PK", "GB", "IN", "SA", "US", "IT", "AR", "MX", "DE", "EG", "PH"])
+REGIONS = st.sampled_from(
+    ["AE", "PK", "GB", "IN", "SA", "US", "IT", "AR", "MX", "DE", "EG", "PH", "RU", "AU"]
+)
 DIGITS = st.text("0123456789", min_size=6, max_size=15)
+
+
+def _slow(digits: str, international: bool, region: str | None) -> str:
+    """What phonenumbers.parse says: the mobile number, or the reason it refuses the digits."""
+    from linda.contacts.phones import _parsed_mobile
+
+    try:
+        return _parsed_mobile(digits, digits, international, region)
+    except InvalidPhone as exc:
+        return exc.reason
+
+
+def _agree(digits: str, international: bool, region: str | None) -> None:
+    from linda.contacts.phones import _fast_mobile
+
+    fast = _fast_mobile(digits, international, region)
+    if fast is not None:
+        assert fast == _slow(digits, international, region)
 
 
 @given(DIGITS, st.booleans(), REGIONS)
 def test_the_fast_path_agrees_with_phonenumbers(digits: str, international: bool, region: str) -> None:
-    from linda.contacts.phones import _fast_mobile, _parsed_mobile
+    _agree(digits, international, region)
 
-    fast = _fast_mobile(digits, international, region)
-    if fast is not None:
-        assert fast == _parsed_mobile(digits, digits, international, region)
+
+CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@given(st.sampled_from(CODES), st.text("0123456789", min_size=1, max_size=15), st.integers(0, 30))
+def test_the_fast_path_agrees_for_every_country_code(code: int, national: str, pick: int) -> None:
+    """Digits after any country code, read as international and, in one of the code's regions, as national
+    with and without the code: the fast answer, where there is one, is phonenumbers'."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]
+    region = regions[pick % len(regions)]
+    _agree(f"{code}{national}", True, None)
+    if region != "001":  # non-geographic
+        _agree(national, False, region)
+        _agree(f"{code}{national}", False, region)
+
+
+# Every type of number of regions that share a country code with others (+1, +7, +44, +47, +61, +212, +358,
+# +590, ...) and of some that do not, the last digits varied: the region libphonenumber picks, and its type.
+SHARED = ["US", "CA", "JM", "PR", "BS", "RU", "KZ", "GB", "GG", "IM", "JE", "NO", "SJ", "AU", "CC", "MA", "EH", "FI",
+          "AX", "GP", "BL", "MF", "RE", "YT", "IT", "VA", "SH", "CW", "BQ", "AE", "IN", "FR", "BR", "NG"]  # fmt: skip
+TYPES = [t for t in vars(phonenumbers.PhoneNumberType).values() if isinstance(t, int)]
+
+
+@given(st.sampled_from(SHARED), st.sampled_from(TYPES), st.integers(0, 9999), st.booleans())
+def test_the_fast_path_picks_the_region_and_type_as_phonenumbers(
+    region: str, kind: int, seed: int, national: bool
+) -> None:
+    example = phonenumbers.example_number_for_type(region, kind)
+    if example is None:
+        return
+    digits = str(example.national_number)
+    varied = digits[:-4] + f"{seed:04d}"[-min(4, len(digits)) :]
+    _agree(f"{example.country_code}{varied}", True, None)
+    if national:
+        _agree(varied, False, region)
 
 
 @given(REGIONS, st.integers(0, 10**6))
@@ -124,4 +176,17 @@ def test_the_fast_path_agrees_on_real_mobiles(region: str, seed: int) -> None:
                                             phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):  # fmt: skip
         assert to_mobile_e164(f"+{example.country_code}{varied}") == f"+{example.country_code}{varied}"
     fast = _fast_mobile(f"{example.country_code}{varied}", True, None)
-    assert fast in (None, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    if fast is not None and fast.startswith("+"):
+        assert fast == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_shared_codes_and_refusals_are_decided_without_parsing() -> None:
+    from linda.contacts.phones import _fast_mobile
+
+    assert _fast_mobile("447400123456", True, None) == "+447400123456"  # GB
+    assert _fast_mobile("447781123456", True, None) == "+447781123456"  # Guernsey, +44 too
+    assert _fast_mobile("12015550123", True, None) == "+12015550123"  # US: fixed line or mobile
+    assert _fast_mobile("97142345678", True, None) == "not mobile"  # a Dubai landline
+    assert _fast_mobile("441212345678", True, None) == "not mobile"  # a Birmingham landline
+    assert _fast_mobile("97140123456", True, None) == "invalid"  # no Dubai number starts 40
+    assert _fast_mobile("97150123456789012", True, None) == "impossible"  # too long for any UAE number

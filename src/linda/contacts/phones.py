@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc, PhoneNumberType
@@ -66,9 +68,18 @@ def to_mobile_e164(raw: str, region: str | None = None) -> str:
         if not digits or len(digits) < len(text) - 3 - plus:
             raise InvalidPhone(f"{raw!r} is not a phone number", "not a number")
     fast = _fast_mobile(digits, plus or region is None, region)
-    if fast is not None:
+    if fast is None:
+        return _parsed_mobile(raw, digits, plus, region)
+    if fast.startswith("+"):
         return fast
-    return _parsed_mobile(raw, digits, plus, region)
+    raise InvalidPhone(_REFUSED[fast].format(raw=raw), fast)
+
+
+_REFUSED = {
+    "not mobile": "{raw!r} is not a mobile number",
+    "impossible": "{raw!r} is not a possible number (wrong length)",
+    "invalid": "{raw!r} is not a valid phone number",
+}
 
 
 def _parsed_mobile(raw: str, digits: str, plus: bool, region: str | None) -> str:
@@ -83,23 +94,26 @@ def _parsed_mobile(raw: str, digits: str, plus: bool, region: str | None) -> str
         if kind in MOBILE_TYPES:
             return f"+{number.country_code}{phonenumbers.national_significant_number(number)}"
         if kind != PhoneNumberType.UNKNOWN:
-            raise InvalidPhone(f"{raw!r} is not a mobile number", "not mobile")
+            raise InvalidPhone(_REFUSED["not mobile"].format(raw=raw), "not mobile")
     if number is None:
         raise InvalidPhone(f"{raw!r} is not a phone number", "not a number")
-    if not phonenumbers.is_possible_number(number):
-        raise InvalidPhone(f"{raw!r} is not a possible number (wrong length)", "impossible")
-    raise InvalidPhone(f"{raw!r} is not a valid phone number", "invalid")
+    reason = "invalid" if phonenumbers.is_possible_number(number) else "impossible"
+    raise InvalidPhone(_REFUSED[reason].format(raw=raw), reason)
 
 
 # The fast path: most numbers in a file are plain mobiles. Their digits are split into country code and national
-# number as libphonenumber would, and matched against one pattern per country code compiled from its own
-# metadata (see _mobile_pattern). Whatever does not match exactly (other types, trunk prefixes kept, codes shared
-# by several countries) goes through phonenumbers.parse, which also says why a number is refused.
+# number as libphonenumber would, the region is chosen among those sharing the code as libphonenumber chooses it,
+# and the number is matched against patterns compiled from its own metadata (see _Region), which also say why a
+# number is refused. What this does not decide exactly (a trunk prefix kept after the country code, national
+# forms that are refused, codes without metadata) goes through phonenumbers.parse. Tests hold the two to the same
+# answers for every region and type.
 
 _COUNTRY_CODES = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
-# Types libphonenumber checks before mobile: a number matching one of them is of that type, not mobile.
+# Types libphonenumber checks before fixed line and mobile: a number matching one of them is of that type.
 _TYPES_BEFORE_MOBILE = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
                         "voicemail")  # fmt: skip
+# What the fast path says of a number it refuses: InvalidPhone.reason.
+Refusal = Literal["not mobile", "invalid", "impossible"]
 
 
 @cache
@@ -115,48 +129,121 @@ def _desc_pattern(desc: PhoneNumberDesc | None) -> str | None:
     and its pattern), or None for a description that matches nothing."""
     if desc is None or not desc.national_number_pattern or -1 in desc.possible_length:
         return None
-    lengths = "|".join(f"\\d{{{length}}}" for length in desc.possible_length)
+    runs: list[list[int]] = []  # the lengths as runs of consecutive ones: \d{5,12} is quicker than 8 choices
+    for length in sorted(desc.possible_length):
+        if runs and runs[-1][1] == length - 1:
+            runs[-1][1] = length
+        else:
+            runs.append([length, length])
+    lengths = "|".join(f"\\d{{{low}}}" if low == high else f"\\d{{{low},{high}}}" for low, high in runs)
     return (f"(?=(?:{lengths})$)" if lengths else "") + f"(?:{desc.national_number_pattern})$"
 
 
+@dataclass(frozen=True, slots=True)
+class _Region:
+    """One region's national numbers as libphonenumber types them: `valid` (of any type) and `mobile` (mobile,
+    or fixed line or mobile), each a pattern or None for none; `leading`, where several regions share a
+    country code, the leading digits by which this one claims a number (without them, it claims the numbers
+    valid in it)."""
+
+    valid: re.Pattern[str] | None
+    mobile: re.Pattern[str] | None
+    leading: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, metadata: PhoneMetadata) -> _Region:
+        general = _desc_pattern(metadata.general_desc)
+        before = [
+            p for name in _TYPES_BEFORE_MOBILE if (p := _desc_pattern(getattr(metadata, name))) is not None
+        ]
+        fixed = _desc_pattern(metadata.fixed_line)
+        # Where the two patterns are the same, a fixed-line match is fixed line or mobile; mobile is not checked.
+        mobile = fixed if metadata.same_mobile_and_fixed_line_pattern else _desc_pattern(metadata.mobile)
+        kinds = [*before, *(p for p in (fixed, mobile) if p is not None)]
+        if general is None:
+            valid = mobile_only = None
+        else:
+            valid = re.compile(f"(?={general})(?:{'|'.join(kinds)})") if kinds else None
+            not_before = f"(?!{'|'.join(before)})" if before else ""
+            mobile_only = re.compile(f"(?={general}){not_before}{mobile}") if mobile is not None else None
+        leading = re.compile(metadata.leading_digits) if metadata.leading_digits else None
+        return cls(valid, mobile_only, leading)
+
+    def claims(self, national: str) -> bool:
+        if self.leading is not None:
+            return self.leading.match(national) is not None
+        return self.valid is not None and self.valid.fullmatch(national) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Country:
+    """The regions of one country code, in libphonenumber's order; from the main region's metadata, the national
+    prefix that parsing strips and the lengths a number may have at all."""
+
+    regions: tuple[_Region, ...]
+    national_prefix: re.Pattern[str] | None
+    possible_lengths: frozenset[int]
+
+    def region_of(self, national: str) -> _Region | None:
+        if len(self.regions) == 1:
+            return self.regions[0]
+        return next((region for region in self.regions if region.claims(national)), None)
+
+
 @cache
-def _mobile_pattern(code: str) -> re.Pattern[str] | None:
-    """The national numbers of country code `code` that libphonenumber types as mobile (or fixed line or
-    mobile), in one pattern: its general description, none of the types it checks first, its mobile
-    description. None where that does not decide it: codes shared by several regions, countries whose mobile
-    and fixed-line numbers look alike."""
+def _country(code: str) -> _Country | None:
+    """None where a region of the code has no metadata (non-geographic codes): phonenumbers decides those."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(int(code), ())
-    metadata = PhoneMetadata.metadata_for_region(regions[0]) if len(regions) == 1 else None
-    if metadata is None or metadata.same_mobile_and_fixed_line_pattern:
+    metadata = [m for r in regions if (m := PhoneMetadata.metadata_for_region(r)) is not None]
+    if not metadata or len(metadata) < len(regions) or metadata[0].general_desc is None:
         return None
-    general, mobile = _desc_pattern(metadata.general_desc), _desc_pattern(metadata.mobile)
-    if general is None or mobile is None:
+    prefix, general = metadata[0].national_prefix_for_parsing, metadata[0].general_desc
+    lengths = frozenset() if -1 in general.possible_length else frozenset(general.possible_length)
+    return _Country(
+        tuple(_Region.of(m) for m in metadata),
+        re.compile(prefix) if prefix else None,
+        lengths and lengths | frozenset(general.possible_length_local_only),
+    )
+
+
+def _classify(code: str, national: str) -> str | Refusal | None:
+    """The +E.164 of a mobile, or why the number is refused; None where phonenumbers must decide: a leading 0
+    or national prefix (parsing may strip it), a length that parsing rejects."""
+    country = _country(code)
+    if country is None or national.startswith("0") or not 2 <= len(national) <= 17:
         return None
-    before = [p for name in _TYPES_BEFORE_MOBILE if (p := _desc_pattern(getattr(metadata, name))) is not None]
-    return re.compile(f"(?={general})" + (f"(?!{'|'.join(before)})" if before else "") + mobile)
-
-
-def _match(code: str, national: str) -> str | None:
-    pattern = _mobile_pattern(code)
-    if pattern is None or national.startswith("0") or pattern.fullmatch(national) is None:
+    if country.national_prefix is not None and country.national_prefix.match(national):
         return None
-    return f"+{code}{national}"
+    region = country.region_of(national)
+    if region is not None:
+        if region.mobile is not None and region.mobile.fullmatch(national):
+            return f"+{code}{national}"
+        if region.valid is not None and region.valid.fullmatch(national):
+            return "not mobile"
+    return "invalid" if len(national) in country.possible_lengths else "impossible"
 
 
-def _fast_mobile(digits: str, international: bool, region: str | None) -> str | None:
+def _fast_mobile(digits: str, international: bool, region: str | None) -> str | Refusal | None:
+    """International digits (country code first) are decided; national ones only when they are a mobile (a
+    national number that is refused may still be one with its country code)."""
     if international:
         for size in (1, 2, 3):
             if digits[:size] in _COUNTRY_CODES:
-                return _match(digits[:size], digits[size:])
+                return _classify(digits[:size], digits[size:])
         return None
     prefix = _region_prefix(region) if region else None
     if prefix is None:
         return None
     code, trunk = prefix
     if trunk and digits.startswith(trunk):
-        return _match(code, digits[len(trunk) :])
-    found = _match(code, digits)
-    if found is None and digits.startswith(code):
+        return _mobile(_classify(code, digits[len(trunk) :]))
+    found = _classify(code, digits)
+    if found in ("invalid", "impossible") and digits.startswith(code):
+        # not a number of the region as it stands: phonenumbers reads the code off it (and a trunk 0 after it)
         rest = digits[len(code) :]
-        found = _match(code, rest[len(trunk) :] if trunk and rest.startswith(trunk) else rest)
-    return found
+        found = _classify(code, rest[len(trunk) :] if trunk and rest.startswith(trunk) else rest)
+    return _mobile(found)
+
+
+def _mobile(found: str | None) -> str | None:
+    return found if found is not None and found.startswith("+") else None
