@@ -131,17 +131,18 @@ async def test_imported_contacts_are_searchable_as_written(db: Database, tmp_pat
 async def test_parts_of_one_chunk_merge_into_each_other(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks of four rows read in parts of two: a part merges into the contacts that an earlier part of the
-    same (uncommitted) chunk wrote, and the contacts come out as a one-part import makes them."""
+    """Chunks of four rows read in parts of up to two (one, then two): a part merges into the contacts that an
+    earlier part of the same (uncommitted) chunk wrote, and the contacts come out as a one-part import makes
+    them."""
     monkeypatch.setattr("linda.contacts.importer.PART_ROWS", 2)
     path = tmp_path / "brokers.csv"
     path.write_text(HEADER + ROWS, encoding="utf-8")
     seen: list[int] = []
     job = await import_file(db, path, ImportOptions(region="AE", tags=["import"], chunk_rows=4),
                             progress=lambda done, _total: seen.append(done))  # fmt: skip
-    assert seen == [2, 4, 6]
+    assert seen == [1, 3, 5, 6]
     assert (job.state, job.rows_done, job.created, job.updated, job.duplicates) == ("done", 6, 3, 1, 0)
-    ali = (await contacts_by_phone(db))["+971501234567"]  # rows 2 and 5, in parts 1 and 2 of chunk 1
+    ali = (await contacts_by_phone(db))["+971501234567"]  # file rows 2 and 5, in parts 1 and 3 of chunk 1
     assert (ali.name, ali.tags) == ("Ali", ["import", "owner", "buyer"])
     assert ali.attributes == {"Community": "Vardon 2"}
     assert set(await contacts_by_phone(db)) == {"+971501234567", "+971551234567", "+447911123456"}

@@ -184,23 +184,36 @@ async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, o
     reader = RowReader(source.header, mapping, options.region, frozenset(options.tags), db.is_sqlite)
     size = min(options.chunk_rows, PART_ROWS)
     several = source.estimated_rows - start > size
+    sizes = _ramp(size) if several else itertools.repeat(size)
     done, last = start, False
-    with _parts(source.path, options.sheet, start, reader, size, several) as next_part:
-        pending = next_part()
+    with _parts(source.path, options.sheet, start, reader, several) as next_part:
+        asked = next(sizes)
+        pending = next_part(asked)
         while not last:
             chunk = _Tally()
             async with db.core_transaction() as conn:
                 while not last and chunk.rows < options.chunk_rows:
                     part = await pending
-                    last = part.rows < size
+                    last = part.rows < asked
                     if not last:
-                        pending = next_part()
+                        asked = next(sizes)
+                        pending = next_part(asked)
                     rejects.write(part.rejects)
                     chunk.add(part, await write_part(conn, part, options.do_not_contact))
                     if progress is not None and part.rows:
                         progress(done + chunk.rows, max(done + chunk.rows, source.estimated_rows))
                 done += chunk.rows
                 await _record(conn, job_id, chunk, done, last)
+
+
+def _ramp(size: int) -> Iterator[int]:
+    """Part sizes that double up to `size`: the database starts on a small first part instead of waiting for
+    a whole one, and the worker keeps ahead while it is slower than the writes into a small database."""
+    asked = max(1, size // 16)
+    while asked < size:
+        yield asked
+        asked *= 2
+    yield from itertools.repeat(size)
 
 
 @dataclass
@@ -222,19 +235,20 @@ class _Tally:
 
 
 @contextlib.contextmanager
-def _parts(path: Path, sheet: str | None, start: int, reader: RowReader, size: int,
-            several: bool) -> Iterator[Callable[[], asyncio.Future[Part]]]:  # fmt: skip
-    """A function that starts reading the next part: in a worker process when the file has several parts left
-    (on a machine with more than one core), else in a thread (nothing to overlap; no process to start)."""
+def _parts(path: Path, sheet: str | None, start: int, reader: RowReader,
+           several: bool) -> Iterator[Callable[[int], asyncio.Future[Part]]]:  # fmt: skip
+    """A function that starts reading the next part of the size it is given: in a worker process when the file
+    has several parts left (on a machine with more than one core), else in a thread (nothing to overlap; no
+    process to start)."""
     loop = asyncio.get_running_loop()
     if several and (os.cpu_count() or 1) > 1:
         spawn = multiprocessing.get_context("spawn")  # not fork: this process has threads (the database's)
         with ProcessPoolExecutor(1, spawn, start_worker, (path, sheet, start, reader)) as pool:
-            yield lambda: loop.run_in_executor(pool, worker_part, size)
+            yield lambda size: loop.run_in_executor(pool, worker_part, size)
         return
     parts = PartReader(path, sheet, start, reader)
     try:
-        yield lambda: asyncio.ensure_future(asyncio.to_thread(parts.next, size))
+        yield lambda size: asyncio.ensure_future(asyncio.to_thread(parts.next, size))
     finally:
         parts.close()
 
