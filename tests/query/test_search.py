@@ -276,3 +276,23 @@ async def test_reindex_rebuilds_the_index(db: Database) -> None:
         assert await reindex(session) == 2 * len(CORPUS)
     assert len(await _find(db, "marina")) == 1
     assert len(await _find(db, "person", scope="contacts", limit=50)) == len(CORPUS)
+
+
+async def test_postgres_folds_as_python(db: Database) -> None:
+    """PostgreSQL's linda_fold (its short way for ASCII text and its general way) gives fold_document's text
+    for the corpus and for random mixes of ASCII, punctuation, accents, Arabic marks, CJK and spaces."""
+    if not db.is_postgres:
+        pytest.skip("SQLite's linda_fold is fold_document itself")
+    import random
+
+    from linda.query.fold import fold_document
+
+    rng = random.Random(10)
+    alphabet = "aZ09 ,.!?'\"-_()+@#\t\nÉéçÖñ ضصثقأإآىةؤئ ًٌٍَُ ـ  北京ひらカナ。、 ёЁ ‘’“” ١٢ ﻻＡ"
+    texts = [*CORPUS.values(), "", "   ", "Omar +971 50-123 (Damac Hills)"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(2000)]
+    texts += ["".join(rng.choice(alphabet[:16]) for _ in range(rng.randint(1, 30))) for _ in range(500)]
+    async with db.read() as session:
+        query = text("SELECT t, linda_fold(t) FROM unnest(CAST(:texts AS text[])) AS t")
+        rows = (await session.execute(query, {"texts": texts})).all()
+    assert {t: folded for t, folded in rows} == {t: fold_document(t) for t in texts}

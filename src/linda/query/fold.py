@@ -147,19 +147,32 @@ def like_pattern(needle: str) -> str:
     return f"%{escaped}%"
 
 
-def pg_fold_sql(argument: str) -> str:
-    """`fold_document` as a PostgreSQL expression over `argument` (for the migration's SQL function)."""
+def _pg_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
-    def literal(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
 
-    ones = {k: v for k, v in FOLD_TABLE.items() if v}
-    gone = [k for k, v in FOLD_TABLE.items() if not v]
-    source = literal("".join(ones) + "".join(gone))
-    target = literal("".join(ones.values()))
-    translated = f"translate(lower(normalize(coalesce({argument}, ''), NFKC)), {source}, {target})"
-    spaced = f"regexp_replace({translated}, '([{CJK_CLASS}])', ' \\1 ', 'g')"
-    return f"' ' || btrim(regexp_replace({spaced}, ' +', ' ', 'g')) || ' '"
+def pg_fold_sql(argument: str, *, ascii_only: bool = False) -> str:
+    """`fold_document` as a PostgreSQL expression over `argument` (for the migrations' SQL function). With
+    `ascii_only`, the same for text that is all ASCII: NFKC and the CJK spacing change nothing there, and only
+    the table's ASCII entries can apply (PostgreSQL's translate reads the whole table for every character)."""
+    table = {k: v for k, v in FOLD_TABLE.items() if k.isascii() or not ascii_only}
+    ones = {k: v for k, v in table.items() if v}
+    gone = [k for k, v in table.items() if not v]
+    source, target = _pg_literal("".join(ones) + "".join(gone)), _pg_literal("".join(ones.values()))
+    if ascii_only:
+        folded = f"translate(lower(coalesce({argument}, '')), {source}, {target})"
+    else:
+        translated = f"translate(lower(normalize(coalesce({argument}, ''), NFKC)), {source}, {target})"
+        folded = f"regexp_replace({translated}, '([{CJK_CLASS}])', ' \\1 ', 'g')"
+    return f"' ' || btrim(regexp_replace({folded}, ' +', ' ', 'g')) || ' '"
+
+
+def pg_fold_function_sql(argument: str) -> str:
+    """The body of PostgreSQL's linda_fold since revision 0010: ASCII text takes the short way."""
+    return (
+        f"CASE WHEN {argument} ~ '^[\\x01-\\x7f]*$' THEN {pg_fold_sql(argument, ascii_only=True)} "
+        f"ELSE {pg_fold_sql(argument)} END"
+    )
 
 
 # A contact's indexed text: its name and attribute values. Its phone number is not in it: phone searches use the
