@@ -52,7 +52,7 @@ def import_(
         typer.Option("--do-not-contact", help="The file is a do-not-contact list: opt every number out."),
     ] = False,
     chunk_rows: Annotated[
-        int | None, typer.Option(min=1, help="Rows per committed chunk (default 50,000).", show_default=False)
+        int | None, typer.Option(min=1, help="Rows per committed chunk (default 200,000).", show_default=False)
     ] = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

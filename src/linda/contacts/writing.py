@@ -7,7 +7,7 @@ pages of the phone indexes.
 1. Stored contacts known by their WhatsApp id alone (no phone) take the file's number.
 2. One upsert inserts the new contacts and merges the file into the stored ones by the duplicate policy
    (importer.py), in SQL: no stored row travels to Python. The update's WHERE leaves a stored contact that the
-   file would not change unwritten. It returns the ids it wrote, and which of them it inserted.
+   file would not change unwritten.
 
 The merge reads attributes as the import writes them: text values and lists, never null or nested objects
 (SQLite's json_patch would delete a null and merge an object).
@@ -21,11 +21,11 @@ terms once per statement the trigger runs in. See docs/dev-notes.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linda.contacts.normalize import Part
@@ -62,7 +62,9 @@ _ATTRIBUTES = {
     "postgresql": "contacts.attributes || excluded.attributes",
 }
 _STORED_ATTRIBUTES = {"sqlite": "json(contacts.attributes)", "postgresql": "contacts.attributes"}
-_INSERTED = {"sqlite": "NULL", "postgresql": "xmax = 0"}  # SQLite: the ids above the largest before
+# PostgreSQL: the ids written, and which were inserted. SQLite counts instead (see _upsert_sqlite): a row per
+# contact would cost its writer more than the statement's own work.
+_RETURNING = {"sqlite": "", "postgresql": "RETURNING id, xmax = 0 AS inserted"}
 
 _UPSERT = (
     "INSERT INTO contacts (phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, opt_source, "
@@ -80,8 +82,7 @@ _UPSERT = (
     "updated_at = excluded.updated_at "
     "WHERE (nullif(contacts.name, '') IS NULL AND excluded.name IS NOT NULL) "
     "OR (nullif(contacts.locale, '') IS NULL AND excluded.locale IS NOT NULL) "
-    "OR EXISTS ({new_tags}) OR {attributes} IS DISTINCT FROM {stored_attributes} OR {opting_out} "
-    "RETURNING id, {inserted} AS inserted"
+    "OR EXISTS ({new_tags}) OR {attributes} IS DISTINCT FROM {stored_attributes} OR {opting_out} {returning}"
 )
 _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 
@@ -91,6 +92,11 @@ _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 _INDEX_NEW = (
     "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(?1) "
     "JOIN contacts ON contacts.phone = value ->> 0 WHERE contacts.id > ?2 ORDER BY contacts.id"
+)
+# The stored contacts the upsert merged into: those of the part's phones, from before it, that it just wrote.
+_MERGED = (
+    "SELECT json_group_array(contacts.id) FROM json_each(?1) JOIN contacts ON contacts.phone = value ->> 0 "
+    "WHERE contacts.id <= ?2 AND contacts.updated_at = ?3"
 )
 _UNINDEX_MERGED = "DELETE FROM contacts_fts WHERE rowid IN (SELECT value FROM json_each(?1))"
 _INDEX_MERGED = (
@@ -122,7 +128,7 @@ class Statements:
             rows=rows, opted_out=mark(2, "boolean"), opted_out_at=mark(3, "timestamp"), opt_source=mark(4, "text"),
             now=mark(5, "timestamp"), new_tags=new_tags, all_tags=_ALL_TAGS[dialect].format(new=new_tags),
             attributes=_ATTRIBUTES[dialect], stored_attributes=_STORED_ATTRIBUTES[dialect], opting_out=_OPTING_OUT,
-            inserted=_INSERTED[dialect],
+            returning=_RETURNING[dialect],
         )  # fmt: skip
 
     def _mark(self, number: int, postgres_type: str) -> str:
@@ -148,23 +154,28 @@ async def write_part(conn: AsyncConnection, part: Part, do_not_contact: bool) ->
     if sql.postgres:
         written = (await conn.exec_driver_sql(sql.upsert, upserting)).all()
         merged = {row.id for row in written if not row.inserted}
+        created = len(written) - len(merged)
     else:
-        written, merged = await _upsert_sqlite(conn, sql, upserting)
-    return Outcome(len(written) - len(merged), len(filled | merged))
+        created, merged = await _upsert_sqlite(conn, sql, upserting)
+    return Outcome(created, len(filled | merged))
 
 
 async def _upsert_sqlite(
     conn: AsyncConnection, sql: Statements, upserting: tuple[Any, ...]
-) -> tuple[Sequence[Row[Any]], set[int]]:
-    """The upsert with its search index rows (the triggers paused): the rows written, the ids merged."""
+) -> tuple[int, set[int]]:
+    """The upsert with its search index rows (the triggers paused): how many contacts it created, the ids of
+    those it merged into. New contacts take the ids after the largest before (one writer, no AUTOINCREMENT)."""
+    rows, now = upserting[0], upserting[-1]
     await conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
-    before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
-    written = (await conn.exec_driver_sql(sql.upsert, upserting)).all()
-    merged = {row.id for row in written if row.id <= before}
-    await conn.exec_driver_sql(_INDEX_NEW, (upserting[0], before))
+    largest = "SELECT coalesce(max(id), 0) FROM contacts"
+    before = (await conn.exec_driver_sql(largest)).scalar_one()
+    await conn.exec_driver_sql(sql.upsert, upserting)
+    created = (await conn.exec_driver_sql(largest)).scalar_one() - before
+    merged: list[int] = json.loads((await conn.exec_driver_sql(_MERGED, (rows, before, now))).scalar_one())
+    await conn.exec_driver_sql(_INDEX_NEW, (rows, before))
     if merged:
         ids = json.dumps(sorted(merged))
         await conn.exec_driver_sql(_UNINDEX_MERGED, (ids,))
         await conn.exec_driver_sql(_INDEX_MERGED, (ids,))
     await conn.exec_driver_sql("DELETE FROM contacts_fts_paused")
-    return written, merged
+    return created, set(merged)
