@@ -1,4 +1,4 @@
-"""Writing one part of an import into the stored contacts: two statements, whatever the part's size.
+"""Writing one part of an import into the stored contacts: a few statements, whatever the part's size.
 
 The part's contacts arrive as one JSON array (read with json_each on SQLite, jsonb_array_elements on
 PostgreSQL), encoded in phone order by the worker that normalized them: consecutive new rows land in the same

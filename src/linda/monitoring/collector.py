@@ -302,8 +302,9 @@ class MetricsCollector:
         return rows
 
     def _resolution_for(self, since: datetime, step: float) -> int:
-        """The finest stored resolution that still covers `since` and is no finer than a tenth of a step."""
-        age = (utcnow() - since).total_seconds()
+        """The finest stored resolution that still covers `since` and is no finer than a tenth of a step. The age
+        of `since` is taken on the monitor's clock, the one this process's measurements are stamped with."""
+        age = self.monitor.clock() - since.timestamp()
         chosen = self.levels[-1][0]
         for resolution, keep in reversed(self.levels):
             if keep >= age and resolution <= max(step / 10, self.levels[0][0]):
