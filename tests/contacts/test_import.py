@@ -131,22 +131,56 @@ async def test_imported_contacts_are_searchable_as_written(db: Database, tmp_pat
 async def test_parts_of_one_chunk_merge_into_each_other(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks of four rows read in parts of up to two (one, then two): a part merges into the contacts that an
-    earlier part of the same (uncommitted) chunk wrote, and the contacts come out as a one-part import makes
-    them."""
+    """Chunks of four rows read in parts of up to two (one, then two, then what the chunk has room for): a part
+    merges into the contacts that an earlier part of the same (uncommitted) chunk wrote, as into any stored
+    contact (so the repeat counts as an update, not as a duplicate row)."""
     monkeypatch.setattr("linda.contacts.importer.PART_ROWS", 2)
     path = tmp_path / "brokers.csv"
     path.write_text(HEADER + ROWS, encoding="utf-8")
     seen: list[int] = []
     job = await import_file(db, path, ImportOptions(region="AE", tags=["import"], chunk_rows=4),
                             progress=lambda done, _total: seen.append(done))  # fmt: skip
-    assert seen == [1, 3, 5, 6]
+    assert seen == [1, 3, 4, 6]  # chunks of rows 1-4 and 5-6
     assert (job.state, job.rows_done, job.created, job.updated, job.duplicates) == ("done", 6, 3, 1, 0)
-    ali = (await contacts_by_phone(db))["+971501234567"]  # file rows 2 and 5, in parts 1 and 3 of chunk 1
+    ali = (await contacts_by_phone(db))["+971501234567"]  # data rows 1 and 4, in parts 1 and 3 of chunk 1
     assert (ali.name, ali.tags) == ("Ali", ["import", "owner", "buyer"])
     assert ali.attributes == {"Community": "Vardon 2"}
     assert set(await contacts_by_phone(db)) == {"+971501234567", "+971551234567", "+447911123456"}
     assert await _found(db, "vardon 2") == {"+971501234567"}
+
+
+async def test_a_whatsapp_id_held_under_another_number(db: Database, tmp_path: Path) -> None:
+    """A stored contact holds the WhatsApp id of a file's number under another number: the file's contact is
+    created without that id (merging is explicit), the rest of the part as usual."""
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971509999999", wa_id="971501234567", name="Held"))
+    path = tmp_path / "list.csv"
+    path.write_text("name,mobile\nAli,0501234567\nSara,0551234567\n", encoding="utf-8")
+    job = await import_file(db, path, ImportOptions(region="AE"))
+    assert (job.state, job.created, job.updated) == ("done", 2, 0)
+    stored = await contacts_by_phone(db)
+    assert {phone: (c.name, c.wa_id) for phone, c in stored.items()} == {
+        "+971509999999": ("Held", "971501234567"),
+        "+971501234567": ("Ali", None),
+        "+971551234567": ("Sara", "971551234567"),
+    }
+    assert await _found(db, "ali") == {"+971501234567"}
+
+
+async def test_stored_values_written_elsewhere_compare_by_value(db: Database, tmp_path: Path) -> None:
+    """Attributes the API stored (JSON with escaped non-ASCII text) equal the same values in a file."""
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971501234567", wa_id="971501234567", name="علي", tags=["lead"],
+                            attributes={"Community": "مارينا", "Floor": "3"}))  # fmt: skip
+    path = tmp_path / "again.csv"
+    path.write_text("name,mobile,Community,Tags\nعلي,0501234567,مارينا,lead\n", encoding="utf-8")
+    job = await import_file(db, path, ImportOptions(region="AE"))
+    assert (job.created, job.updated) == (0, 0)
+    path.write_text("name,mobile,Community,Tags\nعلي,0501234567,Zürich,lead\n", encoding="utf-8")
+    job = await import_file(db, path, ImportOptions(region="AE"))
+    assert (job.created, job.updated) == (0, 1)
+    ali = (await contacts_by_phone(db))["+971501234567"]
+    assert ali.attributes == {"Community": "Zürich", "Floor": "3"}
 
 
 async def test_importing_the_same_file_again_changes_nothing(db: Database, tmp_path: Path) -> None:

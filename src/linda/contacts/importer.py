@@ -195,8 +195,9 @@ async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, o
                 while not last and chunk.rows < options.chunk_rows:
                     part = await pending
                     last = part.rows < asked
-                    if not last:
-                        asked = next(sizes)
+                    if not last:  # within this chunk if it has room left, so that chunks keep their size
+                        room = options.chunk_rows - chunk.rows - part.rows
+                        asked = min(next(sizes), room) if room > 0 else next(sizes)
                         pending = next_part(asked)
                     rejects.write(part.rejects)
                     chunk.add(part, await write_part(conn, part, options.do_not_contact))

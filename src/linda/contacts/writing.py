@@ -13,19 +13,21 @@ The merge reads attributes as the import writes them: text values and lists, nev
 (SQLite's json_patch would delete a null and merge an object).
 
 On SQLite the part writes its contacts' search index rows itself (documents folded by the worker for new
-contacts; SQLITE_CONTACT_DOCUMENT for merged ones), with the index triggers paused for its transaction
-(migration 0008): a trigger would call back into Python for every contact, and FTS5 would flush its pending
-terms once per statement the trigger runs in. See docs/dev-notes.md.
+contacts; SQLITE_CONTACT_DOCUMENT for merged ones), with the index triggers paused while it writes (migration
+0008): a trigger would call back into Python for every contact, and FTS5 would flush its pending terms once per
+statement the trigger runs in. See docs/dev-notes.md.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Row, Table
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linda.contacts.normalize import Part
@@ -56,19 +58,29 @@ _ALL_TAGS = {
     "sqlite": "(SELECT json_group_array(value) FROM (SELECT value FROM json_each(contacts.tags) UNION ALL {new}))",
     "postgresql": "contacts.tags || (SELECT jsonb_agg(t.value ORDER BY t.place) FROM ({new}) AS t)",
 }
-# Attributes merged, the file's values winning; and whether that changes the stored ones.
+# Attributes merged, the file's values winning; and whether the file holds a value the stored ones lack. On
+# SQLite that compares values, not JSON text: a stored "Z\u00fcrich" is the file's "Zürich".
 _ATTRIBUTES = {
     "sqlite": "json_patch(contacts.attributes, excluded.attributes)",
     "postgresql": "contacts.attributes || excluded.attributes",
 }
-_STORED_ATTRIBUTES = {"sqlite": "json(contacts.attributes)", "postgresql": "contacts.attributes"}
-# PostgreSQL: the ids written, and which were inserted. SQLite counts instead (see _upsert_sqlite): a row per
-# contact would cost its writer more than the statement's own work.
-_RETURNING = {"sqlite": "", "postgresql": "RETURNING id, xmax = 0 AS inserted"}
+_NEW_ATTRIBUTES = {
+    "sqlite": "EXISTS (SELECT 1 FROM json_each(excluded.attributes) AS n WHERE NOT EXISTS (SELECT 1 FROM "
+    "json_each(contacts.attributes) AS o WHERE o.key = n.key AND o.type = n.type AND o.value IS n.value))",
+    "postgresql": "contacts.attributes || excluded.attributes IS DISTINCT FROM contacts.attributes",
+}
+# The WhatsApp id a new contact takes: its number's; or, in the statement a part falls back to when that id is
+# another contact's (one with another number), none, as a webhook's contact would (merging is explicit).
+_WA_ID = "substr(value ->> 0, 2)"
+_FREE_WA_ID = (
+    f"CASE WHEN EXISTS (SELECT 1 FROM contacts AS held WHERE held.wa_id = {_WA_ID}) "
+    f"THEN NULL ELSE {_WA_ID} END"
+)
+_RETURNING = {"sqlite": "RETURNING id", "postgresql": "RETURNING id, xmax = 0 AS inserted"}
 
 _UPSERT = (
     "INSERT INTO contacts (phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, opt_source, "
-    "created_at, updated_at) SELECT value ->> 0, substr(value ->> 0, 2), value ->> 1, value ->> 2, value -> 3, "
+    "created_at, updated_at) SELECT value ->> 0, {wa_id}, value ->> 1, value ->> 2, value -> 3, "
     "value -> 4, {opted_out}, {opted_out_at}, {opt_source}, {now}, {now} FROM {rows} "
     "WHERE true "  # SQLite would read ON CONFLICT as a join's ON
     "ON CONFLICT (phone) DO UPDATE SET "
@@ -82,7 +94,7 @@ _UPSERT = (
     "updated_at = excluded.updated_at "
     "WHERE (nullif(contacts.name, '') IS NULL AND excluded.name IS NOT NULL) "
     "OR (nullif(contacts.locale, '') IS NULL AND excluded.locale IS NOT NULL) "
-    "OR EXISTS ({new_tags}) OR {attributes} IS DISTINCT FROM {stored_attributes} OR {opting_out} {returning}"
+    "OR EXISTS ({new_tags}) OR {new_attributes} OR {opting_out} {returning}"
 )
 _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 
@@ -92,11 +104,6 @@ _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 _INDEX_NEW = (
     "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(?1) "
     "JOIN contacts ON contacts.phone = value ->> 0 WHERE contacts.id > ?2 ORDER BY contacts.id"
-)
-# The stored contacts the upsert merged into: those of the part's phones, from before it, that it just wrote.
-_MERGED = (
-    "SELECT json_group_array(contacts.id) FROM json_each(?1) JOIN contacts ON contacts.phone = value ->> 0 "
-    "WHERE contacts.id <= ?2 AND contacts.updated_at = ?3"
 )
 _UNINDEX_MERGED = "DELETE FROM contacts_fts WHERE rowid IN (SELECT value FROM json_each(?1))"
 _INDEX_MERGED = (
@@ -124,12 +131,13 @@ class Statements:
         rows, mark = _ROWS[dialect], self._mark
         self.fill_phones = _FILL_PHONES.format(rows=rows, now=mark(2, "timestamp"))
         new_tags = _NEW_TAGS[dialect]
-        self.upsert = _UPSERT.format(
-            rows=rows, opted_out=mark(2, "boolean"), opted_out_at=mark(3, "timestamp"), opt_source=mark(4, "text"),
-            now=mark(5, "timestamp"), new_tags=new_tags, all_tags=_ALL_TAGS[dialect].format(new=new_tags),
-            attributes=_ATTRIBUTES[dialect], stored_attributes=_STORED_ATTRIBUTES[dialect], opting_out=_OPTING_OUT,
-            returning=_RETURNING[dialect],
+        upsert = functools.partial(
+            _UPSERT.format, rows=rows, opted_out=mark(2, "boolean"), opted_out_at=mark(3, "timestamp"),
+            opt_source=mark(4, "text"), now=mark(5, "timestamp"), new_tags=new_tags,
+            all_tags=_ALL_TAGS[dialect].format(new=new_tags), attributes=_ATTRIBUTES[dialect],
+            new_attributes=_NEW_ATTRIBUTES[dialect], opting_out=_OPTING_OUT, returning=_RETURNING[dialect],
         )  # fmt: skip
+        self.upsert, self.upsert_free_wa_ids = upsert(wa_id=_WA_ID), upsert(wa_id=_FREE_WA_ID)
 
     def _mark(self, number: int, postgres_type: str) -> str:
         """Parameter `number` (numbered on both databases: SQLite's ?N may come in any order, and repeat)."""
@@ -152,7 +160,7 @@ async def write_part(conn: AsyncConnection, part: Part, do_not_contact: bool) ->
     upserting = (rows, sql.value("opted_out", do_not_contact), opted_out_at, source, now)
     filled = set((await conn.exec_driver_sql(sql.fill_phones, (rows, now))).scalars())
     if sql.postgres:
-        written = (await conn.exec_driver_sql(sql.upsert, upserting)).all()
+        written = await _upsert(conn, sql, upserting)
         merged = {row.id for row in written if not row.inserted}
         created = len(written) - len(merged)
     else:
@@ -160,22 +168,30 @@ async def write_part(conn: AsyncConnection, part: Part, do_not_contact: bool) ->
     return Outcome(created, len(filled | merged))
 
 
+async def _upsert(conn: AsyncConnection, sql: Statements, upserting: tuple[Any, ...]) -> Sequence[Row[Any]]:
+    """The part's upsert: the rows it wrote. A number whose WhatsApp id another contact holds (under another
+    number) would break that id's uniqueness: the part is then written again, such numbers without one."""
+    try:
+        async with conn.begin_nested():
+            return (await conn.exec_driver_sql(sql.upsert, upserting)).all()
+    except IntegrityError:
+        return (await conn.exec_driver_sql(sql.upsert_free_wa_ids, upserting)).all()
+
+
 async def _upsert_sqlite(
     conn: AsyncConnection, sql: Statements, upserting: tuple[Any, ...]
 ) -> tuple[int, set[int]]:
     """The upsert with its search index rows (the triggers paused): how many contacts it created, the ids of
-    those it merged into. New contacts take the ids after the largest before (one writer, no AUTOINCREMENT)."""
-    rows, now = upserting[0], upserting[-1]
+    those it merged into (new contacts take the ids after the largest before)."""
+    rows = upserting[0]
     await conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
-    largest = "SELECT coalesce(max(id), 0) FROM contacts"
-    before = (await conn.exec_driver_sql(largest)).scalar_one()
-    await conn.exec_driver_sql(sql.upsert, upserting)
-    created = (await conn.exec_driver_sql(largest)).scalar_one() - before
-    merged: list[int] = json.loads((await conn.exec_driver_sql(_MERGED, (rows, before, now))).scalar_one())
-    await conn.exec_driver_sql(_INDEX_NEW, (rows, before))
-    if merged:
+    before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
+    written = await _upsert(conn, sql, upserting)
+    merged = {row.id for row in written if row.id <= before}
+    if merged:  # before the new rows: lower rowids first (see _INDEX_NEW)
         ids = json.dumps(sorted(merged))
         await conn.exec_driver_sql(_UNINDEX_MERGED, (ids,))
         await conn.exec_driver_sql(_INDEX_MERGED, (ids,))
+    await conn.exec_driver_sql(_INDEX_NEW, (rows, before))
     await conn.exec_driver_sql("DELETE FROM contacts_fts_paused")
-    return created, set(merged)
+    return len(written) - len(merged), merged
