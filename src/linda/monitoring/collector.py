@@ -125,6 +125,11 @@ class MetricsCollector:
         Redis, in another process), `alert` (an alert changed state)."""
         return self.live.subscribe()
 
+    def now(self) -> datetime:
+        """Now on the monitor's clock, the one this process's measurements are stamped with: the default end
+        of what is read, and the time history is kept against."""
+        return datetime.fromtimestamp(self.monitor.clock(), UTC)
+
     # --- storing ------------------------------------------------------------------------------------------
 
     async def sample(self) -> None:
@@ -196,7 +201,7 @@ class MetricsCollector:
 
     async def maintain(self, now: datetime | None = None) -> tuple[int, int]:
         """Roll history up and drop what is past retention: (points written, points removed)."""
-        now = now or utcnow()
+        now = now or self.now()
         async with self.db.transaction() as session:
             written = await roll_up(session, self.levels, now, settle_seconds=3 * self.flush_seconds)
             removed = await enforce_retention(session, self.levels, now)
@@ -215,7 +220,7 @@ class MetricsCollector:
         """Every process's stored measurements between `since` and `until` (default now), merged. `name`
         picks one series name, or every name starting with it when it ends with "."; `labels` keeps series
         whose labels include these."""
-        until = until or utcnow()
+        until = until or self.now()
         acc = Accumulator()
         async with self.db.read() as session:
             await self._gather(session, acc, since, until, self._start_level(since, until), name, labels)
@@ -267,7 +272,7 @@ class MetricsCollector:
         labels: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         """`name` in steps of `step` seconds: per step its count, rate, failures, level and quantiles."""
-        until = until or utcnow()
+        until = until or self.now()
         resolution = self._resolution_for(since, step)
         async with self.db.read() as session:
             points = list(matching(await read_points(session, resolution, since, until, name), labels))
@@ -302,9 +307,8 @@ class MetricsCollector:
         return rows
 
     def _resolution_for(self, since: datetime, step: float) -> int:
-        """The finest stored resolution that still covers `since` and is no finer than a tenth of a step. The age
-        of `since` is taken on the monitor's clock, the one this process's measurements are stamped with."""
-        age = self.monitor.clock() - since.timestamp()
+        """The finest stored resolution that still covers `since` and is no finer than a tenth of a step."""
+        age = (self.now() - since).total_seconds()
         chosen = self.levels[-1][0]
         for resolution, keep in reversed(self.levels):
             if keep >= age and resolution <= max(step / 10, self.levels[0][0]):
@@ -329,7 +333,7 @@ class MetricsCollector:
     async def generate_report(self, since: datetime, until: datetime | None = None) -> Report:
         """Per operation its count, rate, error rate, quantiles and trend against the period before; the
         top error codes; charts (see report.py)."""
-        return await build_report(self, since, until or utcnow())
+        return await build_report(self, since, until or self.now())
 
     # --- running ----------------------------------------------------------------------------------------
 
