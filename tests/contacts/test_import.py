@@ -149,6 +149,36 @@ async def test_parts_of_one_chunk_merge_into_each_other(
     assert await _found(db, "vardon 2") == {"+971501234567"}
 
 
+async def test_a_contact_merged_by_several_parts_of_a_chunk(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One stored contact changed by four parts of one chunk: each change counts, and search (on SQLite, the
+    rows the chunk rewrites at its end) finds it by its last values only."""
+    monkeypatch.setattr("linda.contacts.importer.PART_ROWS", 2)
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971501234567", wa_id="971501234567", name="Ali", attributes={}))
+    path = tmp_path / "moves.csv"
+    communities = ["Vardon", "Marina", "Amazonia", "Damac Hills"]
+    path.write_text(
+        "name,mobile,community\n"
+        + "".join(
+            f"Someone {i},052123456{i},x\nAli,0501234567,{place}\n" for i, place in enumerate(communities)
+        ),
+        encoding="utf-8",
+    )  # parts of 1, 2, 2, 2 and 1 rows: Ali is in the last four
+    job = await import_file(db, path, ImportOptions(region="AE", chunk_rows=8))
+    assert (job.state, job.created, job.updated) == ("done", 4, 4)
+    ali = (await contacts_by_phone(db))["+971501234567"]
+    assert (ali.name, ali.attributes) == ("Ali", {"community": "Damac Hills"})
+    assert await _found(db, "damac hills") == {"+971501234567"}
+    assert await _found(db, "vardon") == await _found(db, "marina") == set()
+    if db.is_sqlite:
+        written = await _search_rows(db)
+        async with db.transaction() as session:
+            await reindex(session)
+        assert await _search_rows(db) == written
+
+
 async def test_a_whatsapp_id_held_under_another_number(db: Database, tmp_path: Path) -> None:
     """A stored contact holds the WhatsApp id of a file's number under another number: the file's contact is
     created without that id (merging is explicit), the rest of the part as usual."""

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from linda.contacts.mapping import Mapping, resolve
 from linda.contacts.normalize import Part, PartReader, Reject, RowReader, start_worker, worker_part
 from linda.contacts.sources import Source, SourceError, fingerprint, open_source
-from linda.contacts.writing import Outcome, write_part
+from linda.contacts.writing import ChunkWriter, Outcome
 from linda.store.db import Database
 from linda.store.models import ImportJob
 from linda.store.types import utcnow
@@ -192,6 +192,7 @@ async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, o
         while not last:
             chunk = _Tally()
             async with db.core_transaction() as conn:
+                writer = ChunkWriter(conn, options.do_not_contact)
                 while not last and chunk.rows < options.chunk_rows:
                     part = await pending
                     last = part.rows < asked
@@ -200,9 +201,10 @@ async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, o
                         asked = min(next(sizes), room) if room > 0 else next(sizes)
                         pending = next_part(asked)
                     rejects.write(part.rejects)
-                    chunk.add(part, await write_part(conn, part, options.do_not_contact))
+                    chunk.add(part, await writer.write(part))
                     if progress is not None and part.rows:
                         progress(done + chunk.rows, max(done + chunk.rows, source.estimated_rows))
+                await writer.finish()
                 done += chunk.rows
                 await _record(conn, job_id, chunk, done, last)
 

@@ -1,8 +1,8 @@
-"""Writing one part of an import into the stored contacts: a few statements, whatever the part's size.
+"""Writing an import's chunk into the stored contacts: a few statements per part, whatever the part's size.
 
-The part's contacts arrive as one JSON array (read with json_each on SQLite, jsonb_array_elements on
-PostgreSQL), encoded in phone order by the worker that normalized them: consecutive new rows land in the same
-pages of the phone indexes.
+A part's contacts arrive as one JSON array (read with json_each on SQLite, jsonb_array_elements on PostgreSQL),
+encoded in phone order by the worker that normalized them: consecutive new rows land in the same pages of the
+phone indexes.
 
 1. Stored contacts known by their WhatsApp id alone (no phone) take the file's number.
 2. One upsert inserts the new contacts and merges the file into the stored ones by the duplicate policy
@@ -12,21 +12,25 @@ pages of the phone indexes.
 The merge reads attributes as the import writes them: text values and lists, never null or nested objects
 (SQLite's json_patch would delete a null and merge an object).
 
-On SQLite the part writes its contacts' search index rows itself (documents folded by the worker for new
-contacts; SQLITE_CONTACT_DOCUMENT for merged ones), with the index triggers paused while it writes (migration
-0008): a trigger would call back into Python for every contact, and FTS5 would flush its pending terms once per
-statement the trigger runs in. See docs/dev-notes.md.
+On SQLite the chunk writes its contacts' search index rows itself, with the index triggers paused (migrations
+0008 and 0011): a trigger would call back into Python for every contact, and FTS5 would flush its pending terms
+once per statement the trigger runs in. See docs/dev-notes.md.
+- A new contact takes the id `before + i + 1`, where `before` is the largest id before the part and `i` its
+  place in the part (conflicting rows leave their id unused, as a PostgreSQL sequence does): its search row,
+  a document folded by the worker, is found by rowid, and the part needs no row back per contact written.
+- A merged contact's id is recorded by a trigger in `contacts_fts_stale`; the chunk rewrites those search rows
+  (SQLITE_CONTACT_DOCUMENT) once, at its end.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table
+from sqlalchemy import CursorResult, Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -69,6 +73,8 @@ _NEW_ATTRIBUTES = {
     "json_each(contacts.attributes) AS o WHERE o.key = n.key AND o.type = n.type AND o.value IS n.value))",
     "postgresql": "contacts.attributes || excluded.attributes IS DISTINCT FROM contacts.attributes",
 }
+# A new contact's id: SQLite's is chosen (see the module's docstring), PostgreSQL's sequence gives its own.
+_ID = {"sqlite": ("id, ", "?6 + key + 1, "), "postgresql": ("", "")}
 # The WhatsApp id a new contact takes: its number's; or, in the statement a part falls back to when that id is
 # another contact's (one with another number), none, as a webhook's contact would (merging is explicit).
 _WA_ID = "substr(value ->> 0, 2)"
@@ -76,12 +82,12 @@ _FREE_WA_ID = (
     f"CASE WHEN EXISTS (SELECT 1 FROM contacts AS held WHERE held.wa_id = {_WA_ID}) "
     f"THEN NULL ELSE {_WA_ID} END"
 )
-_RETURNING = {"sqlite": "RETURNING id", "postgresql": "RETURNING id, xmax = 0 AS inserted"}
+_RETURNING = {"sqlite": "", "postgresql": "RETURNING id, xmax = 0 AS inserted"}
 
 _UPSERT = (
-    "INSERT INTO contacts (phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, opt_source, "
-    "created_at, updated_at) SELECT value ->> 0, {wa_id}, value ->> 1, value ->> 2, value -> 3, "
-    "value -> 4, {opted_out}, {opted_out_at}, {opt_source}, {now}, {now} FROM {rows} "
+    "INSERT INTO contacts ({id_column}phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, "
+    "opt_source, created_at, updated_at) SELECT {id_value}value ->> 0, {wa_id}, value ->> 1, value ->> 2, "
+    "value -> 3, value -> 4, {opted_out}, {opted_out_at}, {opt_source}, {now}, {now} FROM {rows} "
     "WHERE true "  # SQLite would read ON CONFLICT as a join's ON
     "ON CONFLICT (phone) DO UPDATE SET "
     "name = coalesce(nullif(contacts.name, ''), excluded.name), "
@@ -98,17 +104,20 @@ _UPSERT = (
 )
 _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 
-# SQLite's search index: rows of the contacts just inserted (found by phone among the ids above the largest
-# before the insert), and the rows of merged contacts replaced. Always in rowid order: FTS5 writes its pending
-# terms out whenever a rowid is lower than the one before, which out of order would be at nearly every row.
+# SQLite's search index. Rows are always written in rowid order: FTS5 writes its pending terms out whenever a
+# rowid is lower than the one before, which out of order would be at nearly every row. The part's new contacts
+# (in the part's order, so in id order), found by their ids; and at the chunk's end, the merged ones.
 _INDEX_NEW = (
     "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(?1) "
-    "JOIN contacts ON contacts.phone = value ->> 0 WHERE contacts.id > ?2 ORDER BY contacts.id"
+    "JOIN contacts ON contacts.id = ?2 + key + 1"
 )
-_UNINDEX_MERGED = "DELETE FROM contacts_fts WHERE rowid IN (SELECT value FROM json_each(?1))"
-_INDEX_MERGED = (
+_STALE_AMONG = "SELECT count(*) FROM contacts_fts_stale WHERE id IN (SELECT value FROM json_each(?1))"
+_REINDEX_STALE = (
+    "DELETE FROM contacts_fts WHERE rowid IN (SELECT id FROM contacts_fts_stale)",
     f"INSERT INTO contacts_fts (rowid, body) SELECT id, {SQLITE_CONTACT_DOCUMENT.format(r='contacts')} "
-    "FROM contacts WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id"
+    "FROM contacts WHERE id IN (SELECT id FROM contacts_fts_stale) ORDER BY id",
+    "DELETE FROM contacts_fts_stale",
+    "DELETE FROM contacts_fts_paused",
 )
 
 
@@ -118,80 +127,94 @@ class Outcome:
     updated: int = 0
 
 
+@dataclass(frozen=True)
 class Statements:
-    """The part's SQL for the connection's dialect, and the columns' bind processors."""
+    """An import's SQL for one dialect."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        dialect = conn.dialect.name
-        self.postgres = dialect == "postgresql"
-        self.processors: dict[str, Callable[[Any], Any] | None] = {
-            name: contacts.c[name].type._cached_bind_processor(conn.dialect)  # the type's own conversion
-            for name in ("opted_out", "updated_at")
-        }
-        rows, mark = _ROWS[dialect], self._mark
-        self.fill_phones = _FILL_PHONES.format(rows=rows, now=mark(2, "timestamp"))
+    fill_phones: str
+    upsert: str
+    upsert_free_wa_ids: str
+
+    @classmethod
+    @functools.cache
+    def of(cls, dialect: str) -> Statements:
+        rows = _ROWS[dialect]
+        mark = functools.partial(_mark, dialect == "postgresql")
         new_tags = _NEW_TAGS[dialect]
+        id_column, id_value = _ID[dialect]
         upsert = functools.partial(
-            _UPSERT.format, rows=rows, opted_out=mark(2, "boolean"), opted_out_at=mark(3, "timestamp"),
-            opt_source=mark(4, "text"), now=mark(5, "timestamp"), new_tags=new_tags,
-            all_tags=_ALL_TAGS[dialect].format(new=new_tags), attributes=_ATTRIBUTES[dialect],
+            _UPSERT.format, rows=rows, id_column=id_column, id_value=id_value, opted_out=mark(2, "boolean"),
+            opted_out_at=mark(3, "timestamp"), opt_source=mark(4, "text"), now=mark(5, "timestamp"),
+            new_tags=new_tags, all_tags=_ALL_TAGS[dialect].format(new=new_tags), attributes=_ATTRIBUTES[dialect],
             new_attributes=_NEW_ATTRIBUTES[dialect], opting_out=_OPTING_OUT, returning=_RETURNING[dialect],
         )  # fmt: skip
-        self.upsert, self.upsert_free_wa_ids = upsert(wa_id=_WA_ID), upsert(wa_id=_FREE_WA_ID)
+        return cls(
+            fill_phones=_FILL_PHONES.format(rows=rows, now=mark(2, "timestamp")),
+            upsert=upsert(wa_id=_WA_ID),
+            upsert_free_wa_ids=upsert(wa_id=_FREE_WA_ID),
+        )
 
-    def _mark(self, number: int, postgres_type: str) -> str:
-        """Parameter `number` (numbered on both databases: SQLite's ?N may come in any order, and repeat)."""
-        return f"${number}::{postgres_type}" if self.postgres else f"?{number}"
 
-    def value(self, name: str, value: Any) -> Any:
+def _mark(postgres: bool, number: int, postgres_type: str) -> str:
+    """Parameter `number` (numbered on both databases: SQLite's ?N may come in any order, and repeat)."""
+    return f"${number}::{postgres_type}" if postgres else f"?{number}"
+
+
+class ChunkWriter:
+    """Writes the parts of one chunk in the chunk's transaction (`conn`); `finish` before it commits."""
+
+    def __init__(self, conn: AsyncConnection, do_not_contact: bool) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.sql = Statements.of(conn.dialect.name)
+        self.do_not_contact = do_not_contact
+        self.paused = False
+
+    async def write(self, part: Part) -> Outcome:
+        """Merge `part` into the stored contacts."""
+        if part.contacts == "[]":
+            return Outcome()
+        now = self._value("updated_at", utcnow())
+        opted_out_at, source = (now, DO_NOT_CONTACT) if self.do_not_contact else (None, None)
+        upserting = [part.contacts, self._value("opted_out", self.do_not_contact), opted_out_at, source, now]
+        fill = await self.conn.exec_driver_sql(self.sql.fill_phones, (part.contacts, now))
+        filled = set(fill.scalars())
+        if not self.sqlite:
+            rows = (await self._upsert(tuple(upserting))).all()
+            merged = {row.id for row in rows if not row.inserted}
+            return Outcome(len(rows) - len(merged), len(filled | merged))
+        if not self.paused:
+            await self.conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
+            self.paused = True
+        before = (await self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
+        written = (await self._upsert((*upserting, before))).rowcount  # inserted and updated, not by triggers
+        created = (await self.conn.exec_driver_sql(_INDEX_NEW, (part.contacts, before))).rowcount
+        updated = written - created + len(filled)
+        if filled:  # a filled contact that the upsert also changed counts once
+            among = await self.conn.exec_driver_sql(_STALE_AMONG, (json.dumps(sorted(filled)),))
+            updated -= among.scalar_one()
+        return Outcome(created, updated)
+
+    async def finish(self) -> None:
+        """Rewrite the search rows of the contacts the chunk merged into (SQLite), and resume the triggers."""
+        if self.paused:
+            for statement in _REINDEX_STALE:
+                await self.conn.exec_driver_sql(statement)
+            self.paused = False
+
+    async def _upsert(self, upserting: tuple[Any, ...]) -> CursorResult[Any]:
+        """The part's upsert (with the rows it wrote, on PostgreSQL). A number whose WhatsApp id another
+        contact holds (under another number) would break that id's uniqueness: the part is then written again,
+        such numbers without one."""
+        try:
+            async with self.conn.begin_nested():
+                return await self.conn.exec_driver_sql(self.sql.upsert, upserting)
+        except IntegrityError:
+            return await self.conn.exec_driver_sql(self.sql.upsert_free_wa_ids, upserting)
+
+    def _value(self, name: str, value: Any) -> Any:
         """`value` as the driver takes it for column `name` (booleans as 0/1 on SQLite, naive UTC times)."""
-        processor = self.processors[name]
+        processor: Callable[[Any], Any] | None = contacts.c[name].type._cached_bind_processor(
+            self.conn.dialect
+        )
         return processor(value) if processor is not None else value
-
-
-async def write_part(conn: AsyncConnection, part: Part, do_not_contact: bool) -> Outcome:
-    """Merge `part` into the stored contacts, in the transaction of `conn`."""
-    if part.contacts == "[]":
-        return Outcome()
-    sql = Statements(conn)
-    rows = part.contacts
-    now = sql.value("updated_at", utcnow())
-    opted_out_at, source = (now, DO_NOT_CONTACT) if do_not_contact else (None, None)
-    upserting = (rows, sql.value("opted_out", do_not_contact), opted_out_at, source, now)
-    filled = set((await conn.exec_driver_sql(sql.fill_phones, (rows, now))).scalars())
-    if sql.postgres:
-        written = await _upsert(conn, sql, upserting)
-        merged = {row.id for row in written if not row.inserted}
-        created = len(written) - len(merged)
-    else:
-        created, merged = await _upsert_sqlite(conn, sql, upserting)
-    return Outcome(created, len(filled | merged))
-
-
-async def _upsert(conn: AsyncConnection, sql: Statements, upserting: tuple[Any, ...]) -> Sequence[Row[Any]]:
-    """The part's upsert: the rows it wrote. A number whose WhatsApp id another contact holds (under another
-    number) would break that id's uniqueness: the part is then written again, such numbers without one."""
-    try:
-        async with conn.begin_nested():
-            return (await conn.exec_driver_sql(sql.upsert, upserting)).all()
-    except IntegrityError:
-        return (await conn.exec_driver_sql(sql.upsert_free_wa_ids, upserting)).all()
-
-
-async def _upsert_sqlite(
-    conn: AsyncConnection, sql: Statements, upserting: tuple[Any, ...]
-) -> tuple[int, set[int]]:
-    """The upsert with its search index rows (the triggers paused): how many contacts it created, the ids of
-    those it merged into (new contacts take the ids after the largest before)."""
-    rows = upserting[0]
-    await conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
-    before = (await conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
-    written = await _upsert(conn, sql, upserting)
-    merged = {row.id for row in written if row.id <= before}
-    if merged:  # before the new rows: lower rowids first (see _INDEX_NEW)
-        ids = json.dumps(sorted(merged))
-        await conn.exec_driver_sql(_UNINDEX_MERGED, (ids,))
-        await conn.exec_driver_sql(_INDEX_MERGED, (ids,))
-    await conn.exec_driver_sql(_INDEX_NEW, (rows, before))
-    await conn.exec_driver_sql("DELETE FROM contacts_fts_paused")
-    return len(written) - len(merged), merged
