@@ -163,6 +163,61 @@ def test_the_fast_path_picks_the_region_and_type_as_phonenumbers(
         _agree(varied, False, region)
 
 
+TRUNK_REGIONS = sorted(
+    r
+    for r in phonenumbers.SUPPORTED_REGIONS
+    if phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix
+)
+
+
+@given(
+    st.sampled_from(TRUNK_REGIONS),
+    st.sampled_from(TYPES),
+    st.integers(0, 9999),
+    st.text("0123456789", max_size=3),
+)
+def test_the_fast_path_agrees_on_national_numbers_after_a_trunk_prefix(
+    region: str, kind: int, seed: int, noise: str
+) -> None:
+    """Every type of number of every region with a trunk prefix, written nationally (`042345678` in AE), its
+    last digits varied and some digits added or taken away: refusals too are decided without parsing where
+    parsing strips the prefix alone."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    example = phonenumbers.example_number_for_type(region, kind)
+    if example is None:
+        return
+    digits = str(example.national_number)
+    varied = digits[:-4] + f"{seed:04d}"[-min(4, len(digits)) :]
+    _agree(metadata.national_prefix + varied, False, region)
+    _agree(metadata.national_prefix + varied[: -len(noise)] if noise else varied + "1", False, region)
+    _agree(metadata.national_prefix + varied + noise, False, region)
+
+
+def test_national_refusals_are_decided_without_parsing() -> None:
+    from linda.contacts.phones import _fast_mobile
+
+    assert _fast_mobile("042345678", False, "AE") == "not mobile"  # a Dubai landline
+    assert _fast_mobile("0401234567", False, "AE") == "invalid"
+    assert _fast_mobile("05012345678912", False, "AE") == "impossible"
+    assert _fast_mobile("01123456789", False, "IN") == "not mobile"  # a Delhi landline
+    assert _fast_mobile("02071234567", False, "GB") == "not mobile"  # a London one
+    assert _fast_mobile("01112345678", False, "AR") is None  # AR's parsing strips more than its trunk 0
+    assert _fast_mobile("89161234567", False, "RU") == "+79161234567"
+    assert (
+        _fast_mobile("84951234567", False, "RU") is None
+    )  # +8... could be a country code: phonenumbers decides
+
+
+def test_a_trunk_prefix_with_a_carrier_code_is_left_to_phonenumbers() -> None:
+    """In Colombia 03 is the trunk prefix with a carrier code: 0321 123 0000 is not the mobile 321 123 0000."""
+    from linda.contacts.phones import _fast_mobile
+
+    assert _fast_mobile("03211230000", False, "CO") is None
+    with pytest.raises(InvalidPhone) as caught:
+        to_mobile_e164("03211230000", "CO")
+    assert caught.value.reason == "invalid"
+
+
 @given(REGIONS, st.integers(0, 10**6))
 def test_the_fast_path_agrees_on_real_mobiles(region: str, seed: int) -> None:
     from linda.contacts.phones import _fast_mobile

@@ -3,6 +3,7 @@ the index following updates and deletes, and hostile query strings."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, delete, text, update
 
 from linda.query.compile import where_clause
-from linda.query.fold import fold, needles
+from linda.query.fold import contact_document, fold, fold_document, needles
 from linda.query.grammar import parse
 from linda.query.search import Hit, phone_digits, reindex, search
 from linda.store.db import Database
@@ -268,6 +269,17 @@ def test_ascii_text_folds_as_any_text(text: str) -> None:
     """fold's shortcut for ASCII text gives what the general steps give (the same text with one non-ASCII
     letter appended goes the general way)."""
     assert fold(text + " é") == (fold(text) + " e").strip()
+
+
+_PIECES = st.text(alphabet="aZ0 ,.'-_ÉéΣσςΑ\u0301\u00a0ضأإىة\u064b\u0640北ひカ。ёЁ١ﻻＡ½ﬁ\t")
+
+
+@given(st.one_of(st.none(), _PIECES), st.lists(st.one_of(_PIECES, st.lists(_PIECES, max_size=3)), max_size=4))
+def test_a_contact_document_folds_as_its_whole_text(name: str | None, values: list[str | list[str]]) -> None:
+    """The import's documents (folded value by value) equal SQLite's, which folds the joined text at once."""
+    attributes = {f"a{i}": value for i, value in enumerate(values)}
+    joined = " ".join(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in values)
+    assert contact_document(name, attributes) == fold_document(f"{name or ''} {joined}")
 
 
 async def test_reindex_rebuilds_the_index(db: Database) -> None:

@@ -116,12 +116,57 @@ _TYPES_BEFORE_MOBILE = ("premium_rate", "toll_free", "shared_cost", "voip", "per
 Refusal = Literal["not mobile", "invalid", "impossible"]
 
 
+@dataclass(frozen=True, slots=True)
+class _Home:
+    """The region of an import, for reading national numbers: its country code and trunk prefix (`0` in AE),
+    and what decides whether parsing strips that prefix: the national prefix pattern (which may also take a
+    carrier code), the international prefix (`00`, `011`), the pattern every national number matches, and the
+    lengths a number may have once stripped (possible ones, or more than the longest)."""
+
+    code: str
+    trunk: str
+    prefix: re.Pattern[str] | None
+    international_prefix: re.Pattern[str] | None
+    national: re.Pattern[str] | None
+    lengths: frozenset[int]
+
+    def strips_trunk(self, digits: str) -> bool:
+        """Whether phonenumbers reads `digits` (which begin with the trunk prefix) as that prefix alone and a
+        national number: not as an international prefix, not as a prefix with a carrier code, and not as a
+        number that keeps its prefix (because without it, it would no longer match the region's numbers, or
+        would be of a length they cannot have)."""
+        if self.prefix is None or self.national is None or not self.lengths:
+            return False
+        if self.international_prefix is not None and self.international_prefix.match(digits):
+            return False
+        stripped = self.prefix.match(digits)
+        if stripped is None or stripped.end() != len(self.trunk) or any(stripped.groups()):
+            return False
+        national = digits[len(self.trunk) :]
+        if self.national.fullmatch(digits) and not self.national.fullmatch(national):
+            return False
+        return len(national) in self.lengths or len(national) > max(self.lengths)
+
+
 @cache
-def _region_prefix(region: str) -> tuple[str, str] | None:
+def _home(region: str) -> _Home | None:
     metadata = PhoneMetadata.metadata_for_region(region.upper())
-    if metadata is None or metadata.country_code is None:
+    if metadata is None or metadata.country_code is None or metadata.general_desc is None:
         return None
-    return str(metadata.country_code), metadata.national_prefix or ""
+    general = metadata.general_desc
+    lengths = frozenset(general.possible_length) - frozenset(general.possible_length_local_only)
+    return _Home(
+        str(metadata.country_code),
+        metadata.national_prefix or "",
+        _compiled(metadata.national_prefix_for_parsing),
+        _compiled(metadata.international_prefix),
+        _compiled(general.national_number_pattern),
+        frozenset() if -1 in lengths else lengths,
+    )
+
+
+def _compiled(pattern: str | None) -> re.Pattern[str] | None:
+    return re.compile(pattern) if pattern else None
 
 
 def _desc_pattern(desc: PhoneNumberDesc | None) -> str | None:
@@ -231,12 +276,17 @@ def _fast_mobile(digits: str, international: bool, region: str | None) -> str | 
             if digits[:size] in _COUNTRY_CODES:
                 return _classify(digits[:size], digits[size:])
         return None
-    prefix = _region_prefix(region) if region else None
-    if prefix is None:
+    home = _home(region) if region else None
+    if home is None:
         return None
-    code, trunk = prefix
+    code, trunk = home.code, home.trunk
     if trunk and digits.startswith(trunk):
-        return _mobile(_classify(code, digits[len(trunk) :]))
+        if not home.strips_trunk(digits):
+            return None
+        found = _classify(code, digits[len(trunk) :])
+        # After a trunk 0 a refusal is decided too: read with a plus, the digits are no number (no country
+        # code begins with 0). After another trunk (8 in RU), they may be one.
+        return found if trunk == "0" else _mobile(found)
     found = _classify(code, digits)
     if found in ("invalid", "impossible") and digits.startswith(code):
         # not a number of the region as it stands: phonenumbers reads the code off it (and a trunk 0 after it)

@@ -183,15 +183,23 @@ SQLITE_CONTACT_DOCUMENT = (
 )
 
 
+_fold_value = functools.lru_cache(maxsize=1 << 16)(fold)
+
+
 def contact_document(name: str | None, attributes: dict[str, Any]) -> str:
     """SQLITE_CONTACT_DOCUMENT computed in Python, for writers that index contacts themselves (imports): the
-    same folded text for text attributes and lists of them, the values imports write."""
-    values = (
-        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        for value in attributes.values()
-        if value is not None
-    )
-    return fold_document(f"{name or ''} {' '.join(values)}")
+    same folded text for text attributes and lists of them, the values imports write.
+
+    Folding is done value by value, and remembered: a list repeats its communities, cities and statuses on
+    every row. Folding text joined by a space is folding each piece and joining the non-empty results (each
+    step works within a character, or within a run that a space ends; a test holds the two equal)."""
+    pieces = [_fold_value(name)] if name else []
+    for value in attributes.values():
+        if value is not None:
+            pieces.append(
+                _fold_value(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+            )
+    return f" {' '.join(piece for piece in pieces if piece)} "
 
 
 SQLITE_REBUILD = (
