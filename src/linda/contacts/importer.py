@@ -20,13 +20,14 @@ Duplicate policy (also in docs/contacts.md and `linda contacts import --help`):
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import csv
 import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -44,6 +45,7 @@ from linda.store.types import utcnow
 
 CHUNK_ROWS = 200_000  # rows per transaction
 PART_ROWS = 50_000  # rows per hand-over from the worker process
+AHEAD = 4  # parts asked for ahead of the one being written: the worker is not held up by a slow part
 imports = cast(Table, ImportJob.__table__)
 
 Progress = Callable[[int, int], None]  # rows done, rows estimated
@@ -180,33 +182,36 @@ async def run_job(
 
 async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, options: ImportOptions,
                   start: int, rejects: RejectsFile, progress: Progress | None) -> None:  # fmt: skip
-    """Have the next part read and normalized while the one before is written; commit chunk after chunk."""
+    """Have the next parts read and normalized while the one before is written; commit chunk after chunk."""
     reader = RowReader(source.header, mapping, options.region, frozenset(options.tags), db.is_sqlite)
     size = min(options.chunk_rows, PART_ROWS)
     several = source.estimated_rows - start > size
-    sizes = _ramp(size) if several else itertools.repeat(size)
+    schedule = _within_chunks(options.chunk_rows, _ramp(size) if several else itertools.repeat(size))
     done, last = start, False
     with _parts(source.path, options.sheet, start, reader, several) as next_part:
-        asked = next(sizes)
-        pending = next_part(asked)
-        while not last:
-            chunk = _Tally()
-            async with db.core_transaction() as conn:
-                writer = ChunkWriter(conn, options.do_not_contact)
-                while not last and chunk.rows < options.chunk_rows:
-                    part = await pending
-                    last = part.rows < asked
-                    if not last:  # within this chunk if it has room left, so that chunks keep their size
-                        room = options.chunk_rows - chunk.rows - part.rows
-                        asked = min(next(sizes), room) if room > 0 else next(sizes)
-                        pending = next_part(asked)
-                    rejects.write(part.rejects)
-                    chunk.add(part, await writer.write(part))
-                    if progress is not None and part.rows:
-                        progress(done + chunk.rows, max(done + chunk.rows, source.estimated_rows))
-                await writer.finish()
-                done += chunk.rows
-                await _record(conn, job_id, chunk, done, last)
+        ahead = collections.deque((asked, next_part(asked)) for asked in itertools.islice(schedule, AHEAD))
+        try:
+            while not last:
+                chunk = _Tally()
+                async with db.core_transaction() as conn:
+                    writer = ChunkWriter(conn, options.do_not_contact)
+                    while not last and chunk.rows < options.chunk_rows:
+                        asked, pending = ahead.popleft()
+                        part = await pending
+                        last = part.rows < asked
+                        if not last:
+                            asked = next(schedule)
+                            ahead.append((asked, next_part(asked)))
+                        rejects.write(part.rejects)
+                        chunk.add(part, await writer.write(part))
+                        if progress is not None and part.rows:
+                            progress(done + chunk.rows, max(done + chunk.rows, source.estimated_rows))
+                    await writer.finish()
+                    done += chunk.rows
+                    await _record(conn, job_id, chunk, done, last)
+        finally:
+            for _, pending in ahead:  # parts past the end of the file, or past a failure
+                pending.cancel()
 
 
 def _ramp(size: int) -> Iterator[int]:
@@ -217,6 +222,15 @@ def _ramp(size: int) -> Iterator[int]:
         yield asked
         asked *= 2
     yield from itertools.repeat(size)
+
+
+def _within_chunks(chunk_rows: int, sizes: Iterator[int]) -> Iterator[int]:
+    """`sizes`, each cut to the room left in its chunk: chunks are whole parts and keep their size."""
+    room = chunk_rows
+    for size in sizes:
+        asked = min(size, room)
+        yield asked
+        room = room - asked or chunk_rows
 
 
 @dataclass
@@ -251,7 +265,8 @@ def _parts(path: Path, sheet: str | None, start: int, reader: RowReader,
         return
     parts = PartReader(path, sheet, start, reader)
     try:
-        yield lambda size: asyncio.ensure_future(asyncio.to_thread(parts.next, size))
+        with ThreadPoolExecutor(1) as thread:  # one thread: parts are read in the order asked
+            yield lambda size: loop.run_in_executor(thread, parts.next, size)
     finally:
         parts.close()
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gc
 import itertools
-import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -23,6 +22,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from linda.contacts.mapping import Mapping
 from linda.contacts.phones import InvalidPhone, to_mobile_e164
@@ -134,14 +135,18 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
 
 
 def _encode(records: dict[str, Record], documents: bool) -> str:
+    tag_lists: dict[frozenset[str], list[str]] = {}  # a part's rows share a few sets of tags
     contacts: list[list[Any]] = []
     for phone in sorted(records):
         record = records[phone]
-        contact = [phone, record.name, record.locale, sorted(record.tags), record.attributes]
+        tags = tag_lists.get(record.tags)
+        if tags is None:
+            tags = tag_lists[record.tags] = sorted(record.tags)
+        contact = [phone, record.name, record.locale, tags, record.attributes]
         if documents:
             contact.append(contact_document(record.name, record.attributes))
         contacts.append(contact)
-    return json.dumps(contacts, ensure_ascii=False)
+    return orjson.dumps(contacts).decode()
 
 
 def _split_tags(text: str) -> frozenset[str]:
