@@ -121,6 +121,11 @@ async def test_imported_contacts_are_searchable_as_written(db: Database, tmp_pat
     assert (job.created, job.updated) == (0, 1)
     assert await _found(db, "vardon") == set()
     assert await _found(db, "damac hills") == {"+971501234567"}
+    tagged = tmp_path / "tagged.csv"  # a new tag only: the contact changes, its searchable text does not
+    tagged.write_text(HEADER + "Ali,0501234567,,,Damac Hills,\n", encoding="utf-8")
+    job = await import_file(db, tagged, ImportOptions(region="AE", tags=["called"], chunk_rows=2))
+    assert (job.created, job.updated) == (0, 1)
+    assert await _found(db, "damac hills") == {"+971501234567"}
     if db.is_sqlite:
         written = await _search_rows(db)
         async with db.transaction() as session:

@@ -18,8 +18,9 @@ once per statement the trigger runs in. See docs/dev-notes.md.
 - A new contact takes the id `before + i + 1`, where `before` is the largest id before the part and `i` its
   place in the part (conflicting rows leave their id unused, as a PostgreSQL sequence does): its search row,
   a document folded by the worker, is found by rowid, and the part needs no row back per contact written.
-- A merged contact's id is recorded by a trigger in `contacts_fts_stale`; the chunk rewrites those search rows
-  (SQLITE_CONTACT_DOCUMENT) once, at its end.
+- A merged contact is recorded by a trigger in `contacts_fts_stale`, with its name and attributes before; at
+  its end, the chunk rewrites the search rows (SQLITE_CONTACT_DOCUMENT) of those whose name or attributes
+  changed.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ _INDEX_NEW = (
     "JOIN contacts ON contacts.id = ?2 + key + 1"
 )
 _STALE_AMONG = "SELECT count(*) FROM contacts_fts_stale WHERE id IN (SELECT value FROM json_each(?1))"
-_REINDEX_STALE = (
+_REINDEX_STALE = (  # the name and attributes unchanged (only tags or consent): the same text
+    "DELETE FROM contacts_fts_stale WHERE id IN (SELECT contacts.id FROM contacts_fts_stale AS s JOIN contacts "
+    "ON contacts.id = s.id WHERE contacts.name IS s.name AND contacts.attributes IS s.attributes)",
     "DELETE FROM contacts_fts WHERE rowid IN (SELECT id FROM contacts_fts_stale)",
     f"INSERT INTO contacts_fts (rowid, body) SELECT id, {SQLITE_CONTACT_DOCUMENT.format(r='contacts')} "
     "FROM contacts WHERE id IN (SELECT id FROM contacts_fts_stale) ORDER BY id",
