@@ -45,7 +45,7 @@ from linda.store.types import utcnow
 
 CHUNK_ROWS = 200_000  # rows per transaction
 PART_ROWS = 50_000  # rows per hand-over from the worker process
-AHEAD = 4  # parts asked for ahead of the one being written: the worker is not held up by a slow part
+AHEAD = 2  # parts asked for ahead of the one being written: the worker is not held up by a slow part
 imports = cast(Table, ImportJob.__table__)
 
 Progress = Callable[[int, int], None]  # rows done, rows estimated

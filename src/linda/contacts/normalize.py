@@ -51,11 +51,11 @@ class Record:
 
 @dataclass
 class Part:
-    """Rows read, their contacts as a JSON array of [phone, name, locale, tags, attributes] (and the search
-    document when asked for) in phone order, the rejects, and how many rows merged into an earlier one."""
+    """Rows read, their contacts as a JSON array (UTF-8) of [phone, name, locale, tags, attributes] (and the
+    search document when asked for) in phone order, the rejects, and how many rows merged into an earlier one."""
 
     rows: int
-    contacts: str
+    contacts: bytes
     rejects: list[Reject] = field(default_factory=list)
     duplicates: int = 0
 
@@ -134,7 +134,7 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
     return part
 
 
-def _encode(records: dict[str, Record], documents: bool) -> str:
+def _encode(records: dict[str, Record], documents: bool) -> bytes:
     tag_lists: dict[frozenset[str], list[str]] = {}  # a part's rows share a few sets of tags
     contacts: list[list[Any]] = []
     for phone in sorted(records):
@@ -146,7 +146,7 @@ def _encode(records: dict[str, Record], documents: bool) -> str:
         if documents:
             contact.append(contact_document(record.name, record.attributes))
         contacts.append(contact)
-    return orjson.dumps(contacts).decode()
+    return orjson.dumps(contacts)  # bytes all the way to SQLite: never decoded, pickled or encoded again
 
 
 def _split_tags(text: str) -> frozenset[str]:

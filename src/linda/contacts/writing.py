@@ -43,8 +43,8 @@ from linda.store.types import utcnow
 DO_NOT_CONTACT = "do_not_contact"
 contacts = cast(Table, Contact.__table__)
 
-# The part's contacts: [phone, name, locale, tags, attributes] (and on SQLite the search document).
-_ROWS = {"sqlite": "json_each(?1)", "postgresql": "jsonb_array_elements($1::jsonb) AS e(value)"}
+# The part's contacts: [phone, name, locale, tags, attributes] (and on SQLite the search document), UTF-8.
+_ROWS = {"sqlite": "json_each(CAST(?1 AS TEXT))", "postgresql": "jsonb_array_elements($1::jsonb) AS e(value)"}
 
 _FILL_PHONES = (
     "UPDATE contacts SET phone = '+' || wa_id, updated_at = {now} WHERE phone IS NULL "
@@ -109,7 +109,7 @@ _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 # rowid is lower than the one before, which out of order would be at nearly every row. The part's new contacts
 # (in the part's order, so in id order), found by their ids; and at the chunk's end, the merged ones.
 _INDEX_NEW = (
-    "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(?1) "
+    "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(CAST(?1 AS TEXT)) "
     "JOIN contacts ON contacts.id = ?2 + key + 1"
 )
 _STALE_AMONG = "SELECT count(*) FROM contacts_fts_stale WHERE id IN (SELECT value FROM json_each(?1))"
@@ -175,23 +175,24 @@ class ChunkWriter:
 
     async def write(self, part: Part) -> Outcome:
         """Merge `part` into the stored contacts."""
-        if part.contacts == "[]":
+        if part.contacts == b"[]":
             return Outcome()
+        rows = part.contacts if self.sqlite else part.contacts.decode()  # asyncpg takes JSON as text
         now = self._value("updated_at", utcnow())
         opted_out_at, source = (now, DO_NOT_CONTACT) if self.do_not_contact else (None, None)
-        upserting = [part.contacts, self._value("opted_out", self.do_not_contact), opted_out_at, source, now]
-        fill = await self.conn.exec_driver_sql(self.sql.fill_phones, (part.contacts, now))
+        upserting = [rows, self._value("opted_out", self.do_not_contact), opted_out_at, source, now]
+        fill = await self.conn.exec_driver_sql(self.sql.fill_phones, (rows, now))
         filled = set(fill.scalars())
         if not self.sqlite:
-            rows = (await self._upsert(tuple(upserting))).all()
-            merged = {row.id for row in rows if not row.inserted}
-            return Outcome(len(rows) - len(merged), len(filled | merged))
+            returned = (await self._upsert(tuple(upserting))).all()
+            merged = {row.id for row in returned if not row.inserted}
+            return Outcome(len(returned) - len(merged), len(filled | merged))
         if not self.paused:
             await self.conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
             self.paused = True
         before = (await self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
         written = (await self._upsert((*upserting, before))).rowcount  # inserted and updated, not by triggers
-        created = (await self.conn.exec_driver_sql(_INDEX_NEW, (part.contacts, before))).rowcount
+        created = (await self.conn.exec_driver_sql(_INDEX_NEW, (rows, before))).rowcount
         updated = written - created + len(filled)
         if filled:  # a filled contact that the upsert also changed counts once
             among = await self.conn.exec_driver_sql(_STALE_AMONG, (json.dumps(sorted(filled)),))
