@@ -55,6 +55,31 @@ def test_rejections_carry_a_reason(raw: str, region: str | None, reason: str) ->
     assert caught.value.reason == reason
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("۰۵۰۱۲۳۴۵۶۷", "+971501234567"), ("०५०१२३४५६७", "+971501234567"), ("+٩٧١ ٥٠ ١٢٣ ٤٥٦٧", "+971501234567")],
+)
+def test_digits_of_other_scripts(raw: str, expected: str) -> None:
+    """Persian and Urdu (Extended Arabic-Indic), Devanagari and Arabic-Indic digits read as the digits they are."""
+    assert to_mobile_e164(raw, "AE") == expected
+
+
+@given(st.text(max_size=20), st.sampled_from(["AE", "PK", "IN", None]))
+def test_any_cell_gives_a_number_or_a_reason(raw: str, region: str | None) -> None:
+    """Whatever a cell holds (superscript ², circled ①, letters, any script), the answer is a number or an
+    InvalidPhone with its reason, never another error that would stop an import."""
+    try:
+        assert to_mobile_e164(raw, region).startswith("+")
+    except InvalidPhone as exc:
+        assert exc.reason in ("empty", "not a number", "impossible", "invalid", "not mobile")
+
+
+@pytest.mark.parametrize("raw", ["050123456²", "①②③", "²²²²²²²²"])
+def test_digit_like_characters_are_not_digits(raw: str) -> None:
+    with pytest.raises(InvalidPhone):
+        to_mobile_e164(raw, "AE")
+
+
 def test_to_e164_keeps_its_behaviour() -> None:
     assert to_e164("971501234567") == "+971501234567"
     assert to_e164("+97142345678") == "+97142345678"  # landlines are fine outside imports

@@ -30,23 +30,20 @@ from linda.contacts.phones import InvalidPhone, to_mobile_e164
 from linda.contacts.sources import open_source
 from linda.query.fold import contact_document
 
-FORMULA_START = ("=", "@")
+FORMULA_START = "=@"  # a cell's first character that makes it a spreadsheet formula
 
 Reject = tuple[int, str, str, str]  # row, column, value, reason
 
 
-@dataclass(slots=True)
-class Record:
-    name: str | None
-    locale: str | None
-    tags: frozenset[str]
-    attributes: dict[str, Any]
+# One number's contact: name, locale, tags, attributes (a plain tuple: a part builds one per row).
+Record = tuple[str | None, str | None, frozenset[str], dict[str, Any]]
 
-    def merge(self, later: Record) -> None:
-        self.name = self.name or later.name
-        self.locale = self.locale or later.locale
-        self.tags |= later.tags
-        self.attributes.update(later.attributes)
+
+def _merged(first: Record, later: Record) -> Record:
+    """Rows of one number: the first non-empty name and locale, tags unioned, later attributes winning."""
+    name, locale, tags, attributes = first
+    attributes.update(later[3])
+    return name or later[0], locale or later[1], tags | later[2], attributes
 
 
 @dataclass
@@ -74,7 +71,8 @@ class RowReader:
 
 def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
     """`rows` as a part; `first` is the file row number of `rows[0]` (1 is the header)."""
-    header, mapping, region = reader.header, reader.mapping, reader.region
+    header, mapping, region, base_tags = reader.header, reader.mapping, reader.region, reader.tags
+    phone_columns, attribute_columns, tags_at = mapping.phones, mapping.attributes, mapping.tags
     width = len(header)
     tag_sets: dict[str, frozenset[str]] = {}
     records: dict[str, Record] = {}
@@ -88,11 +86,11 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
             row = (row + [""] * width)[:width]
         phones: list[str] = []
         failures: list[Reject] = []
-        for index in mapping.phones:
+        for index in phone_columns:
             raw = row[index]
             if not raw or raw.isspace():
                 continue
-            if raw.startswith(FORMULA_START):
+            if raw[0] in FORMULA_START:
                 failures.append((number, header[index], raw, "formula, not a number"))
                 continue
             try:
@@ -105,26 +103,29 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
         if not phones:
             rejects.extend(failures or [(number, "", "", "no phone number")])
             continue
-        tags = reader.tags
-        if mapping.tags is not None:
-            text = row[mapping.tags]
-            tags = tag_sets.get(text) or tag_sets.setdefault(text, reader.tags | _split_tags(text))
+        tags = base_tags
+        if tags_at is not None:
+            text = row[tags_at]
+            found = tag_sets.get(text)
+            if found is None:
+                found = tag_sets[text] = base_tags | _split_tags(text)
+            tags = found
         attributes: dict[str, Any] = {}
-        for index, attribute in mapping.attributes:
+        for index, attribute in attribute_columns:
             value = row[index]
-            if value and not value.startswith(FORMULA_START):
+            if value and value[0] not in FORMULA_START:
                 value = value.strip()
                 if value:
                     attributes[attribute] = value
         if len(phones) > 1:
             attributes["other_phones"] = phones[1:]
-        record = Record(_text(row, mapping.name), _text(row, mapping.locale), tags, attributes)
+        record = (_text(row, mapping.name), _text(row, mapping.locale), tags, attributes)
         known = records.get(phones[0])
         if known is None:
             records[phones[0]] = record
         else:
             duplicates += 1
-            known.merge(record)
+            records[phones[0]] = _merged(known, record)
     part = Part(len(rows), _encode(records, reader.documents), rejects, duplicates)
     # Free the part's objects now. When phonenumbers.parse handles an exception of its own, its frame keeps
     # that exception in a variable, a reference cycle which holds the callers' frames (this one included) until
@@ -137,15 +138,14 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
 def _encode(records: dict[str, Record], documents: bool) -> bytes:
     tag_lists: dict[frozenset[str], list[str]] = {}  # a part's rows share a few sets of tags
     contacts: list[list[Any]] = []
-    for phone in sorted(records):
-        record = records[phone]
-        tags = tag_lists.get(record.tags)
+    for phone, (name, locale, tag_set, attributes) in sorted(records.items()):  # phones are unique: by phone
+        tags = tag_lists.get(tag_set)
         if tags is None:
-            tags = tag_lists[record.tags] = sorted(record.tags)
-        contact = [phone, record.name, record.locale, tags, record.attributes]
+            tags = tag_lists[tag_set] = sorted(tag_set)
         if documents:
-            contact.append(contact_document(record.name, record.attributes))
-        contacts.append(contact)
+            contacts.append([phone, name, locale, tags, attributes, contact_document(name, attributes)])
+        else:
+            contacts.append([phone, name, locale, tags, attributes])
     return orjson.dumps(contacts)  # bytes all the way to SQLite: never decoded, pickled or encoded again
 
 
@@ -157,7 +157,7 @@ def _text(row: list[str], index: int | None) -> str | None:
     if index is None:
         return None
     value = row[index].strip()
-    return value if value and not value.startswith(FORMULA_START) else None
+    return value if value and value[0] not in FORMULA_START else None
 
 
 class PartReader:

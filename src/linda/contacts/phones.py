@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -14,6 +15,21 @@ MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_
 _SEPARATORS = " -.()/\t'\""
 _DROP = str.maketrans("", "", _SEPARATORS + "\u00a0\u200e\u200f\u202a\u202c")
 _DROP_ASCII = _SEPARATORS.encode()
+
+
+class _DecimalDigits(dict[int, str]):
+    """A str.translate table from every script's decimal digits (٠١٢, ۴۵۶, १२३, ...) to ASCII ones, filled as
+    characters are met; other characters (², ①, letters) are left as they are."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        if not char.isdecimal():
+            raise LookupError(code)  # str.translate keeps the character
+        self[code] = str(unicodedata.decimal(char))
+        return self[code]
+
+
+_DECIMAL_DIGITS = _DecimalDigits()
 
 
 class InvalidPhone(ValueError):
@@ -63,8 +79,10 @@ def to_mobile_e164(raw: str, region: str | None = None) -> str:
         text = "+" + text[2:]
     plus = text.startswith("+")
     digits = text[1:] if plus else text
+    if not digits.isascii():
+        digits = digits.translate(_DECIMAL_DIGITS)  # Arabic-Indic digits too
     if not digits.isdigit() or not digits.isascii():
-        digits = "".join(str(int(ch)) for ch in digits if ch.isdigit())  # Arabic-Indic digits too
+        digits = "".join(ch for ch in digits if "0" <= ch <= "9")
         if not digits or len(digits) < len(text) - 3 - plus:
             raise InvalidPhone(f"{raw!r} is not a phone number", "not a number")
     fast = _fast_mobile(digits, plus or region is None, region)
@@ -234,38 +252,53 @@ class _Country:
             return self.regions[0]
         return next((region for region in self.regions if region.claims(national)), None)
 
+    @property
+    def only_region(self) -> _Region | None:
+        """The code's one region, where it has one (most codes): no need to pick."""
+        return self.regions[0] if len(self.regions) == 1 else None
 
-@cache
+
 def _country(code: str) -> _Country | None:
-    """None where a region of the code has no metadata (non-geographic codes): phonenumbers decides those."""
+    """None where a region of the code has no metadata (non-geographic codes): phonenumbers decides those.
+    Built once per code, and kept (with the code's one region, where it has one) in plain dicts: the hot path
+    reads them for every number."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(int(code), ())
     metadata = [m for r in regions if (m := PhoneMetadata.metadata_for_region(r)) is not None]
-    if not metadata or len(metadata) < len(regions) or metadata[0].general_desc is None:
-        return None
-    prefix, general = metadata[0].national_prefix_for_parsing, metadata[0].general_desc
-    lengths = frozenset() if -1 in general.possible_length else frozenset(general.possible_length)
-    return _Country(
-        tuple(_Region.of(m) for m in metadata),
-        re.compile(prefix) if prefix else None,
-        lengths and lengths | frozenset(general.possible_length_local_only),
-    )
+    country = None
+    if metadata and len(metadata) == len(regions) and metadata[0].general_desc is not None:
+        prefix, general = metadata[0].national_prefix_for_parsing, metadata[0].general_desc
+        lengths = frozenset() if -1 in general.possible_length else frozenset(general.possible_length)
+        country = _Country(
+            tuple(_Region.of(m) for m in metadata),
+            re.compile(prefix) if prefix else None,
+            lengths and lengths | frozenset(general.possible_length_local_only),
+        )
+        if country.only_region is not None:
+            _single_regions[code] = country.only_region
+    _countries[code] = country
+    return country
+
+
+_countries: dict[str, _Country | None] = {}
+_single_regions: dict[str, _Region] = {}
 
 
 def _classify(code: str, national: str) -> str | Refusal | None:
     """The +E.164 of a mobile, or why the number is refused; None where phonenumbers must decide: a leading 0
     or national prefix (parsing may strip it), a length that parsing rejects."""
-    country = _country(code)
-    if country is None or national.startswith("0") or not 2 <= len(national) <= 17:
+    country = _countries[code] if code in _countries else _country(code)
+    length = len(national)
+    if country is None or not 2 <= length <= 17 or national[0] == "0":
         return None
     if country.national_prefix is not None and country.national_prefix.match(national):
         return None
-    region = country.region_of(national)
+    region = _single_regions.get(code) or country.region_of(national)
     if region is not None:
         if region.mobile is not None and region.mobile.fullmatch(national):
             return f"+{code}{national}"
         if region.valid is not None and region.valid.fullmatch(national):
             return "not mobile"
-    return "invalid" if len(national) in country.possible_lengths else "impossible"
+    return "invalid" if length in country.possible_lengths else "impossible"
 
 
 def _fast_mobile(digits: str, international: bool, region: str | None) -> str | Refusal | None:

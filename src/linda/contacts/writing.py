@@ -52,6 +52,8 @@ _FILL_PHONES = (
     "AND NOT EXISTS (SELECT 1 FROM contacts AS held WHERE held.phone = '+' || contacts.wa_id) RETURNING id"
 )
 
+_NUMBERLESS = "SELECT EXISTS (SELECT 1 FROM contacts WHERE phone IS NULL AND wa_id IS NOT NULL)"
+
 # A file contact's tags that the stored contact lacks (in the file's order), and the two lists joined.
 _NEW_TAGS = {
     "sqlite": "SELECT n.value FROM json_each(excluded.tags) AS n "
@@ -172,6 +174,7 @@ class ChunkWriter:
         self.sql = Statements.of(conn.dialect.name)
         self.do_not_contact = do_not_contact
         self.paused = False
+        self.numberless: bool | None = None  # whether any contact is known by its WhatsApp id alone
 
     async def write(self, part: Part) -> Outcome:
         """Merge `part` into the stored contacts."""
@@ -181,8 +184,11 @@ class ChunkWriter:
         now = self._value("updated_at", utcnow())
         opted_out_at, source = (now, DO_NOT_CONTACT) if self.do_not_contact else (None, None)
         upserting = [rows, self._value("opted_out", self.do_not_contact), opted_out_at, source, now]
-        fill = await self.conn.exec_driver_sql(self.sql.fill_phones, (rows, now))
-        filled = set(fill.scalars())
+        filled = (
+            set((await self.conn.exec_driver_sql(self.sql.fill_phones, (rows, now))).scalars())
+            if await self._numberless()
+            else set()
+        )
         if not self.sqlite:
             returned = (await self._upsert(tuple(upserting))).all()
             merged = {row.id for row in returned if not row.inserted}
@@ -205,6 +211,16 @@ class ChunkWriter:
             for statement in _REINDEX_STALE:
                 await self.conn.exec_driver_sql(statement)
             self.paused = False
+
+    async def _numberless(self) -> bool:
+        """Whether a stored contact may take a number from the part: on PostgreSQL always (other writers run
+        beside the import); on SQLite, where the chunk holds the only write lock and the import always writes
+        numbers, one look per chunk will do."""
+        if not self.sqlite:
+            return True
+        if self.numberless is None:
+            self.numberless = bool((await self.conn.exec_driver_sql(_NUMBERLESS)).scalar_one())
+        return self.numberless
 
     async def _upsert(self, upserting: tuple[Any, ...]) -> CursorResult[Any]:
         """The part's upsert (with the rows it wrote, on PostgreSQL). A number whose WhatsApp id another
