@@ -48,11 +48,13 @@ def _merged(first: Record, later: Record) -> Record:
 
 @dataclass
 class Part:
-    """Rows read, their contacts as a JSON array (UTF-8) of [phone, name, locale, tags, attributes] (and the
-    search document when asked for) in phone order, the rejects, and how many rows merged into an earlier one."""
+    """Rows read; their contacts as a JSON array (UTF-8) of [phone, name, locale, tags, attributes] in phone
+    order, and when asked for, their search documents as a JSON array in the same order; the rejects, and how
+    many rows merged into an earlier one."""
 
     rows: int
     contacts: bytes
+    documents: bytes = b"[]"
     rejects: list[Reject] = field(default_factory=list)
     duplicates: int = 0
 
@@ -126,7 +128,7 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
         else:
             duplicates += 1
             records[phones[0]] = _merged(known, record)
-    part = Part(len(rows), _encode(records, reader.documents), rejects, duplicates)
+    part = Part(len(rows), *_encode(records, reader.documents), rejects, duplicates)
     # Free the part's objects now. When phonenumbers.parse handles an exception of its own, its frame keeps
     # that exception in a variable, a reference cycle which holds the callers' frames (this one included) until
     # the cyclic collector runs; that would have to walk every row and record held here.
@@ -135,18 +137,20 @@ def normalize(reader: RowReader, first: int, rows: list[list[str]]) -> Part:
     return part
 
 
-def _encode(records: dict[str, Record], documents: bool) -> bytes:
+def _encode(records: dict[str, Record], documents: bool) -> tuple[bytes, bytes]:
+    """The contacts and their documents, as bytes all the way to the database (never decoded, pickled as text
+    or encoded again)."""
     tag_lists: dict[frozenset[str], list[str]] = {}  # a part's rows share a few sets of tags
     contacts: list[list[Any]] = []
+    folded: list[str] = []
     for phone, (name, locale, tag_set, attributes) in sorted(records.items()):  # phones are unique: by phone
         tags = tag_lists.get(tag_set)
         if tags is None:
             tags = tag_lists[tag_set] = sorted(tag_set)
+        contacts.append([phone, name, locale, tags, attributes])
         if documents:
-            contacts.append([phone, name, locale, tags, attributes, contact_document(name, attributes)])
-        else:
-            contacts.append([phone, name, locale, tags, attributes])
-    return orjson.dumps(contacts)  # bytes all the way to SQLite: never decoded, pickled or encoded again
+            folded.append(contact_document(name, attributes))
+    return orjson.dumps(contacts), orjson.dumps(folded)
 
 
 def _split_tags(text: str) -> frozenset[str]:

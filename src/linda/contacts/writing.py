@@ -17,7 +17,8 @@ On SQLite the chunk writes its contacts' search index rows itself, with the inde
 once per statement the trigger runs in. See docs/dev-notes.md.
 - A new contact takes the id `before + i + 1`, where `before` is the largest id before the part and `i` its
   place in the part (conflicting rows leave their id unused, as a PostgreSQL sequence does): its search row,
-  a document folded by the worker, is found by rowid, and the part needs no row back per contact written.
+  the document the worker folded (the part's documents are a JSON array of their own, in the same order),
+  goes in by rowid, and the part needs no row back per contact written.
 - A merged contact is recorded by a trigger in `contacts_fts_stale`, with its name and attributes before; at
   its end, the chunk rewrites the search rows (SQLITE_CONTACT_DOCUMENT) of those whose name or attributes
   changed.
@@ -43,7 +44,7 @@ from linda.store.types import utcnow
 DO_NOT_CONTACT = "do_not_contact"
 contacts = cast(Table, Contact.__table__)
 
-# The part's contacts: [phone, name, locale, tags, attributes] (and on SQLite the search document), UTF-8.
+# The part's contacts: [phone, name, locale, tags, attributes], UTF-8.
 _ROWS = {"sqlite": "json_each(CAST(?1 AS TEXT))", "postgresql": "jsonb_array_elements($1::jsonb) AS e(value)"}
 
 _FILL_PHONES = (
@@ -111,7 +112,7 @@ _OPTING_OUT = "(excluded.opted_out AND NOT contacts.opted_out)"
 # rowid is lower than the one before, which out of order would be at nearly every row. The part's new contacts
 # (in the part's order, so in id order), found by their ids; and at the chunk's end, the merged ones.
 _INDEX_NEW = (
-    "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value ->> 5 FROM json_each(CAST(?1 AS TEXT)) "
+    "INSERT INTO contacts_fts (rowid, body) SELECT contacts.id, value FROM json_each(CAST(?1 AS TEXT)) "
     "JOIN contacts ON contacts.id = ?2 + key + 1"
 )
 _STALE_AMONG = "SELECT count(*) FROM contacts_fts_stale WHERE id IN (SELECT value FROM json_each(?1))"
@@ -198,7 +199,7 @@ class ChunkWriter:
             self.paused = True
         before = (await self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
         written = (await self._upsert((*upserting, before))).rowcount  # inserted and updated, not by triggers
-        created = (await self.conn.exec_driver_sql(_INDEX_NEW, (rows, before))).rowcount
+        created = (await self.conn.exec_driver_sql(_INDEX_NEW, (part.documents, before))).rowcount
         updated = written - created + len(filled)
         if filled:  # a filled contact that the upsert also changed counts once
             among = await self.conn.exec_driver_sql(_STALE_AMONG, (json.dumps(sorted(filled)),))
