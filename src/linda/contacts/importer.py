@@ -23,11 +23,12 @@ import asyncio
 import collections
 import contextlib
 import csv
+import functools
 import itertools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -44,8 +45,9 @@ from linda.store.models import ImportJob
 from linda.store.types import utcnow
 
 CHUNK_ROWS = 200_000  # rows per transaction
-PART_ROWS = 50_000  # rows per hand-over from the worker process
-AHEAD = 2  # parts asked for ahead of the one being written: the worker is not held up by a slow part
+PART_ROWS = 25_000  # rows per hand-over from a worker process
+WORKERS = 2  # worker processes normalizing parts
+AHEAD = 3  # parts asked for ahead of the one being written: workers are not held up by a slow part
 imports = cast(Table, ImportJob.__table__)
 
 Progress = Callable[[int, int], None]  # rows done, rows estimated
@@ -188,7 +190,7 @@ async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, o
     several = source.estimated_rows - start > size
     schedule = _within_chunks(options.chunk_rows, _ramp(size) if several else itertools.repeat(size))
     done, last = start, False
-    with _parts(source.path, options.sheet, start, reader, several) as next_part:
+    with _parts(source.path, options.sheet, start, reader, _workers(source, several)) as next_part:
         ahead = collections.deque((asked, next_part(asked)) for asked in itertools.islice(schedule, AHEAD))
         try:
             while not last:
@@ -251,22 +253,37 @@ class _Tally:
         self.duplicates += part.duplicates
 
 
+def _workers(source: Source, several: bool) -> int:
+    """Worker processes for a file: none for a file of one part (nothing to overlap), nor on one core; else
+    two, which take turns with the parts of a CSV file (each loads an XLSX sheet whole: one for those)."""
+    if not several or (os.cpu_count() or 1) < 2:
+        return 0
+    return 1 if source.kind == "xlsx" else WORKERS
+
+
 @contextlib.contextmanager
 def _parts(path: Path, sheet: str | None, start: int, reader: RowReader,
-           several: bool) -> Iterator[Callable[[int], asyncio.Future[Part]]]:  # fmt: skip
-    """A function that starts reading the next part of the size it is given: in a worker process when the file
-    has several parts left (on a machine with more than one core), else in a thread (nothing to overlap; no
-    process to start)."""
+           workers: int) -> Iterator[Callable[[int], asyncio.Future[Part]]]:  # fmt: skip
+    """A function that starts reading the next part (from data row `start` on) of the size it is given: in
+    `workers` worker processes, or with none, in a thread."""
     loop = asyncio.get_running_loop()
-    if several and (os.cpu_count() or 1) > 1:
+    first = start
+
+    def next_part(executor: Executor, read: Callable[[int, int], Part], size: int) -> asyncio.Future[Part]:
+        nonlocal first
+        pending = loop.run_in_executor(executor, read, first, size)
+        first += size  # a part has the rows asked for, but the last
+        return pending
+
+    if workers:
         spawn = multiprocessing.get_context("spawn")  # not fork: this process has threads (the database's)
-        with ProcessPoolExecutor(1, spawn, start_worker, (path, sheet, start, reader)) as pool:
-            yield lambda size: loop.run_in_executor(pool, worker_part, size)
+        with ProcessPoolExecutor(workers, spawn, start_worker, (path, sheet, reader)) as pool:
+            yield functools.partial(next_part, pool, worker_part)
         return
-    parts = PartReader(path, sheet, start, reader)
+    parts = PartReader(path, sheet, reader)
     try:
         with ThreadPoolExecutor(1) as thread:  # one thread: parts are read in the order asked
-            yield lambda size: loop.run_in_executor(thread, parts.next, size)
+            yield functools.partial(next_part, thread, parts.read)
     finally:
         parts.close()
 

@@ -30,6 +30,7 @@ from linda.contacts.phones import InvalidPhone, to_mobile_e164
 from linda.contacts.sources import open_source
 from linda.query.fold import contact_document
 
+WORKER_NICENESS = 5
 FORMULA_START = "=@"  # a cell's first character that makes it a spreadsheet formula
 
 Reject = tuple[int, str, str, str]  # row, column, value, reason
@@ -165,18 +166,22 @@ def _text(row: list[str], index: int | None) -> str | None:
 
 
 class PartReader:
-    """A file's rows from data row `start` (0 is the first after the header), read and normalized a part at a
-    time."""
+    """A file's rows, read and normalized a part at a time, each part named by its first data row (0 is the
+    first after the header). Parts are asked for in the file's order: a reader only moves forward, skipping
+    what other readers normalize (reading a CSV row costs far less than normalizing it)."""
 
-    def __init__(self, path: Path, sheet: str | None, start: int, reader: RowReader) -> None:
+    def __init__(self, path: Path, sheet: str | None, reader: RowReader) -> None:
         self.source = open_source(path, sheet)
-        self.rows = itertools.islice(self.source.rows, start, None)
-        self.next_row = start + 2
+        self.rows = iter(self.source.rows)
+        self.at = 0  # the data row `rows` yields next
         self.reader = reader
 
-    def next(self, size: int) -> Part:
-        part = normalize(self.reader, self.next_row, list(itertools.islice(self.rows, size)))
-        self.next_row += part.rows
+    def read(self, first: int, size: int) -> Part:
+        assert first >= self.at, "parts are read in the file's order"
+        for _ in itertools.islice(self.rows, first - self.at):
+            pass
+        part = normalize(self.reader, first + 2, list(itertools.islice(self.rows, size)))
+        self.at = first + part.rows
         return part
 
     def close(self) -> None:
@@ -187,16 +192,19 @@ class PartReader:
 _worker: PartReader | None = None
 
 
-def start_worker(path: Path, sheet: str | None, start: int, reader: RowReader) -> None:
-    """The worker process's initializer. The cyclic garbage collector waits for the end of each part: run by
-    allocation counts, it would walk a part's live objects again and again while they are built."""
+def start_worker(path: Path, sheet: str | None, reader: RowReader) -> None:
+    """A worker process's initializer. Workers run at a lower priority than the process that writes what
+    they read: they use what processor time the writes leave, and never slow them (nor a server beside
+    them). The cyclic garbage collector waits for the end of each part: run by allocation counts, it would walk
+    a part's live objects again and again while they are built."""
     global _worker
+    os.nice(WORKER_NICENESS)
     gc.disable()
     gc.freeze()  # what the process has loaded: never garbage
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_end_with, args=(parent.sentinel,), daemon=True).start()
-    _worker = PartReader(path, sheet, start, reader)
+    _worker = PartReader(path, sheet, reader)
 
 
 def _end_with(parent: int) -> None:
@@ -206,9 +214,9 @@ def _end_with(parent: int) -> None:
     os._exit(1)
 
 
-def worker_part(size: int) -> Part:
-    """The next part of the worker process's file."""
+def worker_part(first: int, size: int) -> Part:
+    """The part of the worker process's file from data row `first`."""
     assert _worker is not None, "start_worker runs first"
-    part = _worker.next(size)
+    part = _worker.read(first, size)
     gc.collect()  # the few cycles a part leaves (caught exceptions hold their frames)
     return part
