@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,21 @@ async def test_send_media_uploads_then_sends_it_by_id(
     document = sent.body["document"]
     assert (document["filename"], document["caption"]) == ("title-deed.pdf", "your deed")
     assert stack.emulator.media[document["id"]].data == b"%PDF-1.4 not much of a deed"
+
+
+def test_workers_started_by_the_linda_script_leave_its_module_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as the `linda` script (a main module without a spec), worker processes are told to start as under
+    `python -m linda`, which multiprocessing does not import again in them."""
+    import multiprocessing.spawn
+    import types
+
+    from linda.cli import start_children_as_module
+
+    script = types.ModuleType("__main__")
+    script.__file__ = "/usr/local/bin/linda"
+    script.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    start_children_as_module()
+    prepared = multiprocessing.spawn.get_preparation_data("worker")
+    assert prepared["init_main_from_name"] == "linda.__main__"
+    assert "init_main_from_path" not in prepared

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 
 from linda.cli.common import app
 
@@ -25,4 +27,14 @@ for _module in (
 
 
 def main() -> None:
+    start_children_as_module()
     app()
+
+
+def start_children_as_module() -> None:
+    """Run as the `linda` script, have worker processes (a contact import's) start as under `python -m linda`:
+    multiprocessing then leaves the main module alone, where it would run the script again in each worker and
+    import the whole command line there (about half a second and 40 MB each)."""
+    main_module = sys.modules["__main__"]
+    if getattr(main_module, "__spec__", None) is None:
+        main_module.__spec__ = importlib.util.find_spec("linda.__main__")
