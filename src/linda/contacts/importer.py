@@ -1,12 +1,13 @@
 """Bulk contact import: a file streamed in chunks, each chunk merged and committed with the job's progress in
 one transaction, so an interrupted import resumes after its last committed chunk and imports no row twice.
 
-A chunk is read in parts of at most PART_ROWS rows. Parts are normalized (normalize.py) in a worker process while
-the part before is written (writing.py): on two cores the phone parsing and the database's own work run side by
-side, and the database driver's thread never waits for the GIL behind the parser. A file of one part is
-normalized in a thread: there is nothing to overlap. Chunks are larger than parts because each commit writes
-every index page the chunk touched, and a chunk's random phone numbers touch nearly all of them; parts are
-smaller because they are what the worker and this process hold in memory at once.
+A chunk is read in parts of at most PART_ROWS rows. Parts are normalized (normalize.py) in worker processes, a
+few ahead of the one being written (writing.py): the phone parsing and the database's own work run side by side,
+and the database driver's thread never waits for the GIL behind the parser. The workers take turns and run at a
+lower priority, so the writes come first (see _workers). A file of one part is normalized in a thread: there is
+nothing to overlap. Chunks are larger than parts because each commit writes every index page the chunk touched,
+and a chunk's random phone numbers touch nearly all of them; parts are smaller because they are what the
+workers and this process hold in memory at once.
 
 Duplicate policy (also in docs/contacts.md and `linda contacts import --help`):
 - within the file, rows with the same number are one contact: the first non-empty name and locale are kept,
@@ -218,7 +219,7 @@ async def _stream(db: Database, job_id: int, source: Source, mapping: Mapping, o
 
 def _ramp(size: int) -> Iterator[int]:
     """Part sizes that double up to `size`: the database starts on a small first part instead of waiting for
-    a whole one, and the worker keeps ahead while it is slower than the writes into a small database."""
+    a whole one, and the workers keep ahead while they are slower than the writes into a small database."""
     asked = max(1, size // 16)
     while asked < size:
         yield asked
