@@ -52,7 +52,7 @@ async def test_import_normalizes_merges_and_rejects(db: Database, tmp_path: Path
     assert ali.tags == ["buyer", "import", "owner"]
     assert ali.attributes == {"Community": "Vardon 2"}  # later values win
     assert stored["+971551234567"].attributes["other_phones"] == ["+971501234567"]
-    assert stored["+447911123456"].wa_id == "447911123456"
+    assert stored["+447911123456"].wa_id is None  # WhatsApp names a contact when it writes
     rejects = rejects_of(Path(job.rejects_path or ""))
     assert [(r["row"], r["column"], r["value"], r["reason"]) for r in rejects] == [
         ("4", "Phone", "12", "impossible"),
@@ -185,8 +185,8 @@ async def test_a_contact_merged_by_several_parts_of_a_chunk(
 
 
 async def test_a_whatsapp_id_held_under_another_number(db: Database, tmp_path: Path) -> None:
-    """A stored contact holds the WhatsApp id of a file's number under another number: the file's contact is
-    created without that id (merging is explicit), the rest of the part as usual."""
+    """A stored contact holds, under another number, the WhatsApp id a file's number would have: the file's
+    contact is created as any other, with no WhatsApp id (WhatsApp gives it; merging is explicit)."""
     async with db.transaction() as session:
         session.add(Contact(phone="+971509999999", wa_id="971501234567", name="Held"))
     path = tmp_path / "list.csv"
@@ -197,7 +197,7 @@ async def test_a_whatsapp_id_held_under_another_number(db: Database, tmp_path: P
     assert {phone: (c.name, c.wa_id) for phone, c in stored.items()} == {
         "+971509999999": ("Held", "971501234567"),
         "+971501234567": ("Ali", None),
-        "+971551234567": ("Sara", "971551234567"),
+        "+971551234567": ("Sara", None),
     }
     assert await _found(db, "ali") == {"+971501234567"}
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from linda.inbox.apply import Received
 from linda.sending.outbox import SendRefused, enqueue, reply
-from linda.store.models import Conversation, Message, OutboxItem, StatusEvent
+from linda.store.models import Contact, Conversation, Message, OutboxItem, StatusEvent
 from linda.store.types import utcnow
 from linda.whatsapp import messages
 from tests.conftest import NUMBER, SECOND_NUMBER
@@ -131,6 +131,25 @@ async def test_template_with_wrong_parameter_count_fails_for_good(stack: Stack) 
     item = await queue(stack, messages.template("order_update", "en_US", [body]))
     message = await reaches(stack, item, "failed")
     assert message.error_code == 132000
+
+
+async def test_an_imported_contact_is_written_to_by_number_until_it_writes(stack: Stack) -> None:
+    """An import stores a number, not a WhatsApp id: a template goes to the number; when the contact writes,
+    its message joins that contact, whose WhatsApp id is then known and used."""
+    async with stack.db.transaction() as session:
+        session.add(Contact(phone=PHONE, name="Ali", tags=["owner"], attributes={"Community": "Vardon"}))
+    first = await queue(stack, messages.template("hello", "en_US"))
+    await reaches(stack, first, "read")
+    assert (await outbox_row(stack, first)).body["to"] == USER
+    await say_hi(stack)
+    async with stack.db.read() as session:
+        contact = (await session.scalars(select(Contact))).one()
+        senders = set((await session.scalars(select(Message.contact_id))).all())
+    assert (contact.phone, contact.wa_id, contact.tags) == (PHONE, USER, ["owner"])
+    assert senders == {contact.id}  # one contact: the template's and the reply's
+    second = await queue(stack, messages.text("Thanks for your answer"))
+    await reaches(stack, second, "read")
+    assert len(stack.emulator.sent_messages(USER)) == 2
 
 
 async def test_template_needs_no_window(stack: Stack) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from linda.contacts.phones import wa_id_of
 from linda.store.models import Contact, Conversation, Message, OutboxItem, StatusEvent
 from linda.store.types import utcnow
 
@@ -30,7 +31,7 @@ async def erase_contact(session: AsyncSession, contact: Contact) -> None:
     if await session.scalar(select(in_flight)):
         raise SendInFlight(contact.id)
     wamids = select(Message.wamid).where(mine, Message.wamid.is_not(None))
-    addresses = [a for a in (contact.wa_id, contact.user_id) if a]
+    addresses = [a for a in {contact.wa_id, contact.phone and wa_id_of(contact.phone), contact.user_id} if a]
     status_of_contact: ColumnElement[bool] = StatusEvent.wamid.in_(wamids)
     if addresses:
         status_of_contact = or_(status_of_contact, StatusEvent.recipient_id.in_(addresses))

@@ -7,7 +7,8 @@ phone indexes.
 1. Stored contacts known by their WhatsApp id alone (no phone) take the file's number.
 2. One upsert inserts the new contacts and merges the file into the stored ones by the duplicate policy
    (importer.py), in SQL: no stored row travels to Python. The update's WHERE leaves a stored contact that the
-   file would not change unwritten.
+   file would not change unwritten. A new contact has no WhatsApp id: WhatsApp gives one (which need not be
+   the number's digits) when the contact writes; until then messages go to the number.
 
 The merge reads attributes as the import writes them: text values and lists, never null or nested objects
 (SQLite's json_patch would delete a null and merge an object).
@@ -33,7 +34,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linda.contacts.normalize import Part
@@ -79,18 +79,11 @@ _NEW_ATTRIBUTES = {
 }
 # A new contact's id: SQLite's is chosen (see the module's docstring), PostgreSQL's sequence gives its own.
 _ID = {"sqlite": ("id, ", "?6 + key + 1, "), "postgresql": ("", "")}
-# The WhatsApp id a new contact takes: its number's; or, in the statement a part falls back to when that id is
-# another contact's (one with another number), none, as a webhook's contact would (merging is explicit).
-_WA_ID = "substr(value ->> 0, 2)"
-_FREE_WA_ID = (
-    f"CASE WHEN EXISTS (SELECT 1 FROM contacts AS held WHERE held.wa_id = {_WA_ID}) "
-    f"THEN NULL ELSE {_WA_ID} END"
-)
 _RETURNING = {"sqlite": "", "postgresql": "RETURNING id, xmax = 0 AS inserted"}
 
 _UPSERT = (
-    "INSERT INTO contacts ({id_column}phone, wa_id, name, locale, tags, attributes, opted_out, opted_out_at, "
-    "opt_source, created_at, updated_at) SELECT {id_value}value ->> 0, {wa_id}, value ->> 1, value ->> 2, "
+    "INSERT INTO contacts ({id_column}phone, name, locale, tags, attributes, opted_out, opted_out_at, "
+    "opt_source, created_at, updated_at) SELECT {id_value}value ->> 0, value ->> 1, value ->> 2, "
     "value -> 3, value -> 4, {opted_out}, {opted_out_at}, {opt_source}, {now}, {now} FROM {rows} "
     "WHERE true "  # SQLite would read ON CONFLICT as a join's ON
     "ON CONFLICT (phone) DO UPDATE SET "
@@ -139,7 +132,6 @@ class Statements:
 
     fill_phones: str
     upsert: str
-    upsert_free_wa_ids: str
 
     @classmethod
     @functools.cache
@@ -148,17 +140,13 @@ class Statements:
         mark = functools.partial(_mark, dialect == "postgresql")
         new_tags = _NEW_TAGS[dialect]
         id_column, id_value = _ID[dialect]
-        upsert = functools.partial(
-            _UPSERT.format, rows=rows, id_column=id_column, id_value=id_value, opted_out=mark(2, "boolean"),
+        upsert = _UPSERT.format(
+            rows=rows, id_column=id_column, id_value=id_value, opted_out=mark(2, "boolean"),
             opted_out_at=mark(3, "timestamp"), opt_source=mark(4, "text"), now=mark(5, "timestamp"),
             new_tags=new_tags, all_tags=_ALL_TAGS[dialect].format(new=new_tags), attributes=_ATTRIBUTES[dialect],
             new_attributes=_NEW_ATTRIBUTES[dialect], opting_out=_OPTING_OUT, returning=_RETURNING[dialect],
         )  # fmt: skip
-        return cls(
-            fill_phones=_FILL_PHONES.format(rows=rows, now=mark(2, "timestamp")),
-            upsert=upsert(wa_id=_WA_ID),
-            upsert_free_wa_ids=upsert(wa_id=_FREE_WA_ID),
-        )
+        return cls(fill_phones=_FILL_PHONES.format(rows=rows, now=mark(2, "timestamp")), upsert=upsert)
 
 
 def _mark(postgres: bool, number: int, postgres_type: str) -> str:
@@ -224,14 +212,8 @@ class ChunkWriter:
         return self.numberless
 
     async def _upsert(self, upserting: tuple[Any, ...]) -> CursorResult[Any]:
-        """The part's upsert (with the rows it wrote, on PostgreSQL). A number whose WhatsApp id another
-        contact holds (under another number) would break that id's uniqueness: the part is then written again,
-        such numbers without one."""
-        try:
-            async with self.conn.begin_nested():
-                return await self.conn.exec_driver_sql(self.sql.upsert, upserting)
-        except IntegrityError:
-            return await self.conn.exec_driver_sql(self.sql.upsert_free_wa_ids, upserting)
+        """The part's upsert (with the rows it wrote, on PostgreSQL)."""
+        return await self.conn.exec_driver_sql(self.sql.upsert, upserting)
 
     def _value(self, name: str, value: Any) -> Any:
         """`value` as the driver takes it for column `name` (booleans as 0/1 on SQLite, naive UTC times)."""

@@ -170,11 +170,15 @@ async def upsert_contact(
 
 
 async def _find_contact(session: AsyncSession, wa_id: str | None, user_id: str | None) -> Contact | None:
+    """The contact with this user id or WhatsApp id; or, not found by either, the contact known by the number
+    alone (an imported one, whose WhatsApp id upsert_contact then learns)."""
     contact = None
     if user_id:
         contact = await session.scalar(select(Contact).where(Contact.user_id == user_id))
     if contact is None and wa_id:
         contact = await session.scalar(select(Contact).where(Contact.wa_id == wa_id))
+    if contact is None and (phone := _phone_of(wa_id)):
+        contact = await session.scalar(select(Contact).where(Contact.phone == phone, Contact.wa_id.is_(None)))
     return contact
 
 

@@ -127,8 +127,9 @@ async def reply(received: Received, message: Mapping[str, Any], **options: Any) 
 
 
 def _address(contact: Contact) -> str:
-    """What the Graph API's `to` takes for a contact: its wa_id, or its business-scoped user id."""
-    address = contact.wa_id or contact.user_id
+    """What the Graph API's `to` takes for a contact: its wa_id; the number of a contact WhatsApp has not named
+    yet (an imported one, until it writes); or its business-scoped user id."""
+    address = contact.wa_id or (wa_id_of(contact.phone) if contact.phone else None) or contact.user_id
     if address is None:
         raise SendRefused("invalid_phone", f"contact {contact.id} has neither a phone nor a user id", "to")
     return address
