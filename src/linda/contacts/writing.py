@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from linda.contacts.normalize import Part
@@ -179,14 +179,15 @@ class ChunkWriter:
             else set()
         )
         if not self.sqlite:
-            returned = (await self._upsert(tuple(upserting))).all()
+            returned = (await self.conn.exec_driver_sql(self.sql.upsert, tuple(upserting))).all()
             merged = {row.id for row in returned if not row.inserted}
             return Outcome(len(returned) - len(merged), len(filled | merged))
         if not self.paused:
             await self.conn.exec_driver_sql("INSERT INTO contacts_fts_paused (id) VALUES (1)")
             self.paused = True
         before = (await self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contacts")).scalar_one()
-        written = (await self._upsert((*upserting, before))).rowcount  # inserted and updated, not by triggers
+        upserted = await self.conn.exec_driver_sql(self.sql.upsert, (*upserting, before))
+        written = upserted.rowcount  # inserted and updated (not what triggers wrote)
         created = (await self.conn.exec_driver_sql(_INDEX_NEW, (part.documents, before))).rowcount
         updated = written - created + len(filled)
         if filled:  # a filled contact that the upsert also changed counts once
@@ -210,10 +211,6 @@ class ChunkWriter:
         if self.numberless is None:
             self.numberless = bool((await self.conn.exec_driver_sql(_NUMBERLESS)).scalar_one())
         return self.numberless
-
-    async def _upsert(self, upserting: tuple[Any, ...]) -> CursorResult[Any]:
-        """The part's upsert (with the rows it wrote, on PostgreSQL)."""
-        return await self.conn.exec_driver_sql(self.sql.upsert, upserting)
 
     def _value(self, name: str, value: Any) -> Any:
         """`value` as the driver takes it for column `name` (booleans as 0/1 on SQLite, naive UTC times)."""
