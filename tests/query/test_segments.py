@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linda.query.filters import FilterError
+from linda.query.grammar import parse
 from linda.query.segments import (
     SegmentError,
     count_and_sample,
     delete_segment,
     expand,
     list_segments,
+    parse_expanded,
     resolve_filter,
     save_segment,
 )
@@ -61,6 +68,74 @@ async def test_references_inside_quotes_are_text() -> None:
     async def lookup(name: str) -> str | None:
         return {"vip": "tag = vip"}.get(name)
 
-    assert await expand("@vip AND name = \"@vip\" AND note = 'a\\'@vip'", lookup) == (
+    assert (await expand("@vip AND name = \"@vip\" AND note = 'a\\'@vip'", lookup)).text == (
         "(tag = vip) AND name = \"@vip\" AND note = 'a\\'@vip'"
     )
+
+
+async def test_an_error_names_its_position_in_the_filter_as_typed(db: Database) -> None:
+    await save_segment(db, "hot", 'tag = hot AND cluster IN ["Vardon", "Amazonia"]')
+    with pytest.raises(FilterError) as error:
+        await resolve_filter(db, "@hot AND price > AND x")
+    assert error.value.position == 17 and error.value.message == "Unexpected 'AND'"
+    with pytest.raises(FilterError) as error:
+        await resolve_filter(db, "@hot AND price >")
+    assert error.value.position == 16 and "end of the filter" in error.value.message
+    with pytest.raises(FilterError) as error:  # where a segment cannot stand: its @name is the place
+        await resolve_filter(db, "price > @hot")
+    assert error.value.position == 8
+
+
+async def test_a_segment_whose_own_filter_broke_is_named(db: Database) -> None:
+    await save_segment(db, "a", "tag = a")
+    await save_segment(db, "b", "@a OR tag = b")
+    await delete_segment(db, "a")
+    with pytest.raises(FilterError) as error:
+        await resolve_filter(db, "tag = c OR @b")
+    assert error.value.position == 11
+    assert error.value.message == "in segment @b: there is no segment @a"
+
+
+_TOKENS = [
+    "AND",
+    "OR",
+    "NOT",
+    "(",
+    ")",
+    "price",
+    "tag",
+    ">",
+    "=",
+    "IN",
+    "[",
+    "]",
+    ",",
+    "3",
+    '"a"',
+    "TO",
+    "@hots",
+]
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=8))
+def test_positions_after_a_segment_are_those_of_the_text_typed(tail: list[str]) -> None:
+    """`@hots` stands for a parenthesized condition: an error is where the same filter, with a parenthesized
+    condition of the same length typed in its place, has its error."""
+
+    async def lookup(name: str) -> str | None:
+        return "tag = hot AND price > 2"
+
+    typed = "@hots AND " + " ".join(tail)
+    plain = typed.replace("@hots", "(x=1)")
+    assert _error_position(lambda: parse_expanded(asyncio.run(expand(typed, lookup)))) == _error_position(
+        lambda: parse(plain)
+    )
+
+
+def _error_position(parsing: Callable[[], object]) -> int | str | None:
+    try:
+        parsing()
+    except FilterError as error:
+        return error.position
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,9 +31,32 @@ class SegmentError(ValueError):
     """A segment that cannot be saved or used as asked; the message says why."""
 
 
-async def expand(text: str, lookup: Lookup, _seen: tuple[str, ...] = ()) -> str:
-    """`text` with every `@name` outside quotes replaced by `(the segment's filter)`, recursively."""
+@dataclass(frozen=True)
+class Expanded:
+    """A filter's text with its `@segments` written out, and where each one was in the text as typed."""
+
+    text: str
+    # For each segment written out: its (start, end) in `text` and the (start, end) of its `@name` as typed.
+    references: tuple[tuple[int, int, int, int], ...] = ()
+
+    def typed_position(self, position: int) -> int:
+        """The offset in the typed text of offset `position` in `text`: inside a segment's filter, its `@name`."""
+        shift = 0
+        for start, end, typed_start, typed_end in self.references:
+            if position < start:
+                break
+            if position < end:
+                return typed_start
+            shift = end - typed_end
+        return position - shift
+
+
+async def expand(text: str, lookup: Lookup, _seen: tuple[str, ...] = ()) -> Expanded:
+    """`text` with every `@name` outside quotes replaced by `(the segment's filter)`, recursively. An error in
+    a segment's own filter (a segment it uses was deleted) is reported at the `@name` typed in `text`."""
     out: list[str] = []
+    written = 0  # characters in `out`
+    references: list[tuple[int, int, int, int]] = []
     i = 0
     while i < len(text):
         ch = text[i]
@@ -41,11 +65,13 @@ async def expand(text: str, lookup: Lookup, _seen: tuple[str, ...] = ()) -> str:
             while end < len(text) and text[end] != ch:
                 end += 2 if text[end] == "\\" else 1
             out.append(text[i : end + 1])
+            written += len(out[-1])
             i = end + 1
             continue
         match = _REFERENCE.match(text, i) if ch == "@" else None
         if match is None:
             out.append(ch)
+            written += 1
             i += 1
             continue
         name = match.group(1)
@@ -56,18 +82,36 @@ async def expand(text: str, lookup: Lookup, _seen: tuple[str, ...] = ()) -> str:
         inner = await lookup(name)
         if inner is None:
             raise FilterError(f"there is no segment @{name}", i, "a segment name")
-        out.append("(" + await expand(inner, lookup, (*_seen, name)) + ")")
+        try:
+            inner_text = (await expand(inner, lookup, (*_seen, name))).text
+        except FilterError as error:
+            if _seen:  # reported once, by the outermost expansion, at the @name typed there
+                raise
+            raise FilterError(f"in segment @{name}: {error.message}", i, error.expected) from None
+        out.append(f"({inner_text})")
+        references.append((written, written + len(out[-1]), i, match.end()))
+        written += len(out[-1])
         i = match.end()
-    return "".join(out)
+    return Expanded("".join(out), tuple(references))
 
 
 async def resolve(session: AsyncSession, text: str) -> Expr:
-    """Parse a filter, with its `@segments` expanded. Raises FilterError."""
+    """Parse a filter, with its `@segments` expanded. Raises FilterError, at a position in `text`."""
 
     async def lookup(name: str) -> str | None:
         return await session.scalar(select(Segment.filter).where(Segment.name == name))
 
-    return parse(await expand(text, lookup))
+    return parse_expanded(await expand(text, lookup))
+
+
+def parse_expanded(expanded: Expanded) -> Expr:
+    """Parse an expanded filter; a FilterError names the position in the text as typed."""
+    try:
+        return parse(expanded.text)
+    except FilterError as error:
+        if not expanded.references or not isinstance(error.position, int):
+            raise
+        raise FilterError(error.message, expanded.typed_position(error.position), error.expected) from None
 
 
 async def resolve_filter(db: Database, text: str) -> Expr:
@@ -87,7 +131,7 @@ async def save_segment(db: Database, name: str, filter_text: str, description: s
                 return filter_text  # so that a loop through this very segment is found
             return await session.scalar(select(Segment.filter).where(Segment.name == other))
 
-        parse(await expand(filter_text, lookup, ()))
+        parse_expanded(await expand(filter_text, lookup))
         if existing is None:
             existing = Segment(name=name, filter=filter_text, description=description)
             session.add(existing)
