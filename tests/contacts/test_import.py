@@ -14,6 +14,8 @@ from sqlalchemy import func, select, text
 
 from linda.contacts.importer import ImportOptions, import_file
 from linda.contacts.sources import SourceError
+from linda.query.compile import where_clause
+from linda.query.grammar import parse
 from linda.query.search import reindex, search
 from linda.store.db import Database
 from linda.store.models import Contact, ImportJob
@@ -216,6 +218,30 @@ async def test_stored_values_written_elsewhere_compare_by_value(db: Database, tm
     assert (job.created, job.updated) == (0, 1)
     ali = (await contacts_by_phone(db))["+971501234567"]
     assert ali.attributes == {"Community": "Zürich", "Floor": "3"}
+
+
+async def test_filters_find_what_an_import_wrote_beside_what_the_api_wrote(db: Database, tmp_path: Path) -> None:
+    """Tags and attributes as the import writes them (raw UTF-8 JSON, merged in SQL) and as the API writes
+    them (escaped non-ASCII) are found alike by the filters."""
+    async with db.transaction() as session:
+        session.add(Contact(phone="+971501234567", tags=["lead", "مالك"], attributes={"Community": "مارينا"}))
+    path = tmp_path / "more.csv"
+    path.write_text(
+        'name,mobile,Community,Tags\nAli,0501234567,,vip\nSara,0551234567,Vardon,"lead,مالك"\n', encoding="utf-8"
+    )
+    await import_file(db, path, ImportOptions(region="AE"))
+
+    async def phones(text: str) -> list[str | None]:
+        async with db.read() as session:
+            where = where_clause(parse(text), db.dialect)
+            return list((await session.scalars(select(Contact.phone).where(where).order_by(Contact.phone))).all())
+
+    both = ["+971501234567", "+971551234567"]
+    assert await phones("tag = lead") == both
+    assert await phones('tag = "مالك"') == both
+    assert await phones("tag = vip") == ["+971501234567"]
+    assert await phones('Community IN ["Vardon", "مارينا"]') == both
+    assert await phones("tag IN [vip, nobody]") == ["+971501234567"]
 
 
 async def test_importing_the_same_file_again_changes_nothing(db: Database, tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ Every predicate is two-valued: a missing field makes it false, and NOT/!= match 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -58,6 +59,9 @@ Condition = ColumnElement[bool]
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = _UPPER.lower()
 _ASCII_LOWER = str.maketrans(_UPPER, _LOWER)
+# Texts that every JSON writer Linda uses (json.dumps, orjson, SQLite's json functions) spells as themselves
+# between two quotes: no escapes, no non-ASCII (json.dumps escapes it, orjson does not).
+_SPELLED_AS_IS = re.compile(r"[A-Za-z0-9 _.,:;@#+*=~()\[\]{}|!?$%^-]*")
 _DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*"
 _DATE_REGEX = "^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _INT64 = 2**63
@@ -255,13 +259,15 @@ class _Compiler:
             case Compare(_, op, value):
                 if self.pg and key is None and op == "=" and isinstance(value, str):
                     return self.pg_contains_tag(value)
-                return self.any_element(source, key, lambda t, v: self.element_compare(t, v, op, value))
+                found = self.any_element(source, key, lambda t, v: self.element_compare(t, v, op, value))
+                return self.sqlite_mentioning(source, [value], found) if op == "=" else found
             case In(_, values):
                 if self.pg and key is None and all(isinstance(v, str) for v in values):
                     return or_(*(self.pg_contains_tag(str(v)) for v in values))
-                return self.any_element(
+                found = self.any_element(
                     source, key, lambda t, v: or_(*(self.element_compare(t, v, "=", one) for one in values))
                 )
+                return self.sqlite_mentioning(source, values, found)
             case Between(_, low, high):
                 return self.any_element(
                     source,
@@ -279,6 +285,15 @@ class _Compiler:
     def pg_contains_tag(self, tag: str) -> Condition:
         """`tags @> '["tag"]'`: the same rows as the element test, and it can use a GIN index."""
         return Contact.tags.op("@>")(type_coerce([tag], JSONB))
+
+    def sqlite_mentioning(self, source: Any, texts: Sequence[Value], condition: Condition) -> Condition:
+        """`condition` (a text equal to one of `texts`) behind a substring test on the JSON text, on SQLite: a
+        row's JSON whose text holds none of `"text"` cannot match, and skips json_each, which costs several
+        times the search (a tag's count over a million contacts: about a third of the time)."""
+        if self.pg or not texts or not all(isinstance(t, str) and _SPELLED_AS_IS.fullmatch(t) for t in texts):
+            return condition
+        mentioned = or_(*(func.instr(source, f'"{text}"') > 0 for text in texts))
+        return and_(mentioned, condition)
 
     def pg_value(self, source: Any, key: str | None) -> Any:
         return source if key is None else source[key]
