@@ -18,6 +18,7 @@ import json
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from benchmarks.contacts import machine
+from benchmarks.harness import ROOT
 from linda.query.compile import where_clause
 from linda.query.fold import register_sqlite
 from linda.query.grammar import parse
@@ -34,6 +37,7 @@ from linda.store.db import Database
 from linda.store.models import Contact
 
 Row = dict[str, Any]
+RESULTS = ROOT / "benchmarks" / "results" / "contacts_filter.json"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 GOAL_MS = 50.0
 PAGE = 50
@@ -283,13 +287,19 @@ def main() -> None:
     parser.add_argument("--filter-contacts", type=int, default=1_000_000, help="contacts to generate")
     parser.add_argument("--filter-queries", type=int, default=30, help="timed queries per filter (page)")
     parser.add_argument("--backends", default="sqlite", help="sqlite, postgres or both")
-    parser.add_argument("--output", type=Path, help="write the JSON result here too")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON result goes")
     args = parser.parse_args()
-    result = run(args)
+    result = {
+        "benchmark": "contacts_filter",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "command": "python -m benchmarks.contacts_filter " + " ".join(sys.argv[1:]),
+        **run(args),
+    }
     text = json.dumps(result, indent=2)
     print(text)
-    if args.output:
-        args.output.write_text(text + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n")
 
 
 if __name__ == "__main__":
