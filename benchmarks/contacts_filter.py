@@ -276,10 +276,16 @@ def run(args: argparse.Namespace) -> Row:
     result: Row = {"contacts": count, "page_size": PAGE}
     with tempfile.TemporaryDirectory(prefix="linda-filters-") as workdir:
         if "sqlite" in chosen:
-            result["sqlite"] = asyncio.run(bench_sqlite(count, queries, Path(workdir)))
+            started = _now()
+            result["sqlite"] = {"started": started, **asyncio.run(bench_sqlite(count, queries, Path(workdir)))}
     if "postgres" in chosen:
-        result["postgres"] = asyncio.run(bench_postgres(count, queries))
+        started = _now()
+        result["postgres"] = {"started": started, **asyncio.run(bench_postgres(count, queries))}
     return result
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def main() -> None:
@@ -291,11 +297,15 @@ def main() -> None:
     args = parser.parse_args()
     result = {
         "benchmark": "contacts_filter",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": _now(),
         "machine": machine(),
         "command": "python -m benchmarks.contacts_filter " + " ".join(sys.argv[1:]),
         **run(args),
     }
+    previous: Row = json.loads(args.output.read_text()) if args.output.exists() else {}
+    for backend in ("sqlite", "postgres"):  # a run on one database keeps the other's last results
+        if backend not in result and backend in previous:
+            result[backend] = previous[backend]
     text = json.dumps(result, indent=2)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
