@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -117,12 +118,17 @@ async def test_a_slot_too_far_away_puts_the_row_back(database_url: str) -> None:
         items = [
             await queue(stack, messages.template("hello", "en_US"), to=f"+97150123400{i}") for i in range(3)
         ]
-        worker = sender(stack, lease_seconds=0.75)
-        # One goes now; Linda's next slot is ~0.53 s away, over the 0.25 s cap (a third of the lease): the
-        # others go back to the queue rather than hold the sender.
+        worker = sender(stack, lease_seconds=2.4)
+        # Another sender holds the number's next six slots (3 s at 2 msg/s): each row's slot is further away
+        # than the 0.8 s cap (a third of the lease), so the rows go back to the queue instead of holding the
+        # sender, and nothing reaches Meta yet.
+        held = [
+            asyncio.create_task(worker.limiter.throughput_slot(NUMBER.phone_number_id, 2)) for _ in range(6)
+        ]
+        await asyncio.sleep(0)  # each has reserved its slot and sleeps until it
         await worker.drain()
         states = [(await outbox_row(stack, item)).state for item in items]
-        assert states.count("sent") == 1 and states.count("pending") == 2
+        assert states == ["pending"] * 3 and stack.emulator.requests == []
 
         async def all_sent() -> bool:
             await worker.drain()
@@ -130,5 +136,6 @@ async def test_a_slot_too_far_away_puts_the_row_back(database_url: str) -> None:
             return {row.state for row in rows} == {"sent"}
 
         await eventually(all_sent, timeout=15)
+        await asyncio.gather(*held)
         codes = [r.error_code for r in stack.emulator.requests]
-    assert codes == [None, None, None]
+    assert codes == [None, None, None]  # then one per slot, never above the number's rate
