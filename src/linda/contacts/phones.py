@@ -252,47 +252,33 @@ class _Country:
             return self.regions[0]
         return next((region for region in self.regions if region.claims(national)), None)
 
-    @property
-    def only_region(self) -> _Region | None:
-        """The code's one region, where it has one (most codes): no need to pick."""
-        return self.regions[0] if len(self.regions) == 1 else None
 
-
+@cache
 def _country(code: str) -> _Country | None:
-    """None where a region of the code has no metadata (non-geographic codes): phonenumbers decides those.
-    Built once per code, and kept (with the code's one region, where it has one) in plain dicts: the hot path
-    reads them for every number."""
+    """None where a region of the code has no metadata (non-geographic codes): phonenumbers decides those."""
     regions = COUNTRY_CODE_TO_REGION_CODE.get(int(code), ())
     metadata = [m for r in regions if (m := PhoneMetadata.metadata_for_region(r)) is not None]
-    country = None
-    if metadata and len(metadata) == len(regions) and metadata[0].general_desc is not None:
-        prefix, general = metadata[0].national_prefix_for_parsing, metadata[0].general_desc
-        lengths = frozenset() if -1 in general.possible_length else frozenset(general.possible_length)
-        country = _Country(
-            tuple(_Region.of(m) for m in metadata),
-            re.compile(prefix) if prefix else None,
-            lengths and lengths | frozenset(general.possible_length_local_only),
-        )
-        if country.only_region is not None:
-            _single_regions[code] = country.only_region
-    _countries[code] = country
-    return country
-
-
-_countries: dict[str, _Country | None] = {}
-_single_regions: dict[str, _Region] = {}
+    if not metadata or len(metadata) < len(regions) or metadata[0].general_desc is None:
+        return None
+    prefix, general = metadata[0].national_prefix_for_parsing, metadata[0].general_desc
+    lengths = frozenset() if -1 in general.possible_length else frozenset(general.possible_length)
+    return _Country(
+        tuple(_Region.of(m) for m in metadata),
+        re.compile(prefix) if prefix else None,
+        lengths and lengths | frozenset(general.possible_length_local_only),
+    )
 
 
 def _classify(code: str, national: str) -> str | Refusal | None:
     """The +E.164 of a mobile, or why the number is refused; None where phonenumbers must decide: a leading 0
     or national prefix (parsing may strip it), a length that parsing rejects."""
-    country = _countries[code] if code in _countries else _country(code)
+    country = _country(code)
     length = len(national)
     if country is None or not 2 <= length <= 17 or national[0] == "0":
         return None
     if country.national_prefix is not None and country.national_prefix.match(national):
         return None
-    region = _single_regions.get(code) or country.region_of(national)
+    region = country.region_of(national)
     if region is not None:
         if region.mobile is not None and region.mobile.fullmatch(national):
             return f"+{code}{national}"
